@@ -1,0 +1,35 @@
+"""National single sign-on identity provider: the application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured application; `overrides` wins over files and environment."""
+    from idp.accounts.views import bp as accounts_bp
+    from idp.auth.views import bp as auth_bp
+    from idp.errors import register_error_handlers
+    from idp.extensions import init_extensions
+    from idp.oidc.server import init_oidc
+    from idp.oidc.views import bp as oidc_bp
+    from idp.security import init_security
+    from idp.settings import load_settings
+
+    app = Flask(__name__)
+    settings = load_settings(overrides)
+    app.config.from_mapping(settings.flask_config())
+    app.extensions["idp.settings"] = settings
+    init_extensions(app)
+    init_security(app, settings)
+    init_oidc(app, settings)
+    for blueprint in (oidc_bp, auth_bp, accounts_bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    from idp.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,1 @@
+"""National accounts: models, identifiers, services and views."""

@@ -1,0 +1,143 @@
+"""Account services: create accounts, find them, check passwords with brute-force lockout."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from limits import RateLimitItemPerSecond
+from sqlalchemy import select
+
+from idp.accounts.identifiers import InvalidIdentifier
+from idp.accounts.identifiers import check_personal_id
+from idp.accounts.identifiers import check_tax_code
+from idp.accounts.models import SELF_ASSERTED
+from idp.accounts.models import Account
+from idp.accounts.models import AccountKind
+from idp.accounts.models import AccountStatus
+from idp.accounts.models import AttributeVerification
+from idp.audit import record
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.i18n import N_
+from idp.passwords import burn_verification
+from idp.passwords import hash_secret
+from idp.passwords import needs_rehash
+from idp.passwords import verify_secret
+from idp.settings import current_settings
+
+PROFILE_ATTRIBUTES = ("full_name", "birthdate", "gender", "email", "phone")
+
+
+class AccountError(IdpError):
+    """A request about an account that cannot be done; the message is shown to the person."""
+
+
+class LoginLocked(IdpError):
+    status = 429
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    kind: str
+    identifier: str
+    full_name: str
+    password: str | None = None
+    birthdate: date | None = None
+    gender: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+
+
+def check_identifier(kind: str, identifier: str, birthdate: date | None = None, gender: str | None = None) -> str:
+    """Validate the key of an account of this kind; raise AccountError with a clear message."""
+    try:
+        if kind == AccountKind.BUSINESS:
+            return check_tax_code(identifier)
+        return check_personal_id(identifier, birthdate=birthdate, gender=gender)
+    except InvalidIdentifier as exc:
+        raise AccountError(exc.code, exc.message) from exc
+
+
+def check_password_policy(password: str) -> None:
+    """NIST SP 800-63B §5.1.1.2: a length rule only, no composition rules."""
+    policy = current_settings().passwords
+    if len(password) < policy.min_length:
+        raise AccountError("password_too_short", N_("The password is too short."))
+    if len(password) > policy.max_length:
+        raise AccountError("password_too_long", N_("The password is too long."))
+
+
+def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0) -> Account:
+    """Create an account; each given attribute records `source` as its verifier. Caller commits."""
+    if new.kind not in tuple(AccountKind):
+        raise AccountError("unknown_kind", N_("Unknown account kind."))
+    identifier = check_identifier(new.kind, new.identifier, new.birthdate, new.gender)
+    if find_account(identifier) is not None:
+        raise AccountError("account_exists", N_("An account with this identifier already exists."))
+    if new.password is not None:
+        check_password_policy(new.password)
+    account = Account(kind=new.kind, identifier=identifier, status=AccountStatus.ACTIVE,
+                      password_hash=hash_secret(new.password) if new.password else None,
+                      full_name=new.full_name.strip(), given_name=new.given_name, family_name=new.family_name,
+                      birthdate=new.birthdate, gender=new.gender, email=new.email or None, phone=new.phone or None)
+    db.session.add(account)
+    for attribute in PROFILE_ATTRIBUTES:
+        if getattr(account, attribute):
+            account.verifications.append(AttributeVerification(attribute=attribute, source=source, level=level))
+    db.session.flush()
+    record("account.created", account_id=account.id, kind=new.kind, source=source)
+    return account
+
+
+def find_account(identifier: str) -> Account | None:
+    return db.session.execute(select(Account).where(Account.identifier == identifier.strip())).scalar_one_or_none()
+
+
+def _failure_limit() -> RateLimitItemPerSecond:
+    login = current_settings().login
+    return RateLimitItemPerSecond(login.per_account_failures, login.lockout_seconds)
+
+
+def _failure_key(identifier: str) -> str:
+    # Hashed: no identifier in the rate-limit store.
+    return hashlib.sha256(identifier.strip().encode("utf-8")).hexdigest()[:32]
+
+
+def authenticate_password(identifier: str, password: str) -> Account | None:
+    """Return the account when the password matches; None otherwise, in the same time either way.
+
+    Raises LoginLocked after too many failures for this identifier (known or not, so the
+    lockout itself reveals nothing), and AccountError for a locked or pending account once the
+    right password was given.
+    """
+    key = _failure_key(identifier)
+    item = _failure_limit()
+    if not limiter.limiter.test(item, "login-failures", key):
+        raise LoginLocked("login_locked", N_("Too many failed attempts. Please wait and try again later."))
+    account = find_account(identifier) if identifier.strip() else None
+    if account is None or account.password_hash is None:
+        burn_verification(password)
+        _count_failure(item, key, None)
+        return None
+    if not verify_secret(account.password_hash, password):
+        _count_failure(item, key, account)
+        return None
+    if account.status != AccountStatus.ACTIVE:
+        record("login.refused", account_id=account.id, reason=f"account_{account.status}")
+        raise AccountError("account_not_active", N_("This account is locked or not yet active. Contact support."))
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_secret(password)
+    return account
+
+
+def _count_failure(item: RateLimitItemPerSecond, key: str, account: Account | None) -> None:
+    limiter.limiter.hit(item, "login-failures", key)
+    if account is not None:
+        record("login.failed", account_id=account.id, method="pwd")
+        if not limiter.limiter.test(item, "login-failures", key):
+            record("login.locked_out", account_id=account.id)

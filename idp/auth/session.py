@@ -1,0 +1,77 @@
+"""The single sign-on session: a signed cookie naming a server-side `LoginSession` row.
+
+The cookie holds only the session id (`sid`) and the account id; the row says whether the
+session is still alive, so logout in one process ends it for every process.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import session
+
+from idp.accounts.models import Account
+from idp.accounts.models import LoginSession
+from idp.audit import record
+from idp.dbtypes import utcnow
+from idp.extensions import db
+from idp.settings import current_settings
+
+
+@dataclass(frozen=True, slots=True)
+class LoginState:
+    """What the current browser session proved, and when."""
+
+    sid: str
+    account: Account
+    auth_time: int
+    acr: str
+    amr: tuple[str, ...]
+    claims_request: dict | None = None
+
+
+def current_login() -> LoginState | None:
+    """Return the live login of this browser, or None."""
+    sid = session.get("sid")
+    if not isinstance(sid, str):
+        return None
+    row = db.session.get(LoginSession, sid)
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        return None
+    account = db.session.get(Account, row.account_id)
+    if account is None or not account.is_active:
+        return None
+    return LoginState(sid=row.sid, account=account, auth_time=int(row.auth_time.timestamp()), acr=row.acr,
+                      amr=tuple(row.amr))
+
+
+def start_login_session(account: Account, acr: str, amr: list[str]) -> LoginSession:
+    """Open a new session (always a fresh `sid`: no session fixation) and set the cookie."""
+    now = utcnow()
+    end_login_session(reason="replaced", audit=False)
+    row = LoginSession(sid=secrets.token_urlsafe(24), account_id=account.id, auth_time=now, acr=acr, amr=amr,
+                       created_at=now,
+                       expires_at=now + timedelta(seconds=current_settings().login.session_lifetime))
+    db.session.add(row)
+    record("login.succeeded", account_id=account.id, acr=acr, amr=amr)
+    session.clear()
+    session.permanent = True
+    session["sid"] = row.sid
+    return row
+
+
+def end_login_session(reason: str, audit: bool = True) -> None:
+    """End this browser's session at the provider and clear the cookie."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        row = db.session.get(LoginSession, sid)
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            if audit:
+                record("logout", account_id=row.account_id, reason=reason)
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang

@@ -1,0 +1,98 @@
+"""Login and logout pages (`/auth`)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp.accounts.service import AccountError
+from idp.accounts.service import LoginLocked
+from idp.accounts.service import authenticate_password
+from idp.auth.assurance import ACR_LOW
+from idp.auth.assurance import AMR_PASSWORD
+from idp.auth.forms import LoginForm
+from idp.auth.forms import LogoutForm
+from idp.auth.session import current_login
+from idp.auth.session import end_login_session
+from idp.auth.session import start_login_session
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.settings import current_settings
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths may be a post-login destination (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("auth.done")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("auth.done")
+    return target
+
+
+def _ip_limit() -> str:
+    return current_settings().login.per_ip
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+def login() -> Response | str | tuple[str, int]:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        hint = request.args.get("login_hint", "")
+        if hint.isdigit() and len(hint) <= 20:
+            form.identifier.data = hint
+        return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400
+    try:
+        account = authenticate_password(form.identifier.data or "", form.password.data or "")
+    except LoginLocked as exc:
+        db.session.commit()
+        return render_template("auth/login.html", form=form, error=_(exc.message)), exc.status
+    except AccountError as exc:
+        db.session.commit()
+        return render_template("auth/login.html", form=form, error=_(exc.message)), 403
+    if account is None:
+        db.session.commit()
+        # One message for unknown account and wrong password: no enumeration.
+        error = _("The personal ID number (or tax code) or the password is not correct.")
+        return render_template("auth/login.html", form=form, error=error), 401
+    start_login_session(account, acr=ACR_LOW, amr=[AMR_PASSWORD])
+    target = safe_next(form.next.data)
+    session["fresh_login_for"] = target
+    db.session.commit()
+    return redirect(target, code=303)
+
+
+@bp.route("/done")
+def done() -> str:
+    return render_template("auth/done.html", login=current_login())
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Response | str:
+    form = LogoutForm()
+    if request.method == "POST" and form.validate_on_submit():
+        end_login_session(reason="user_logout")
+        db.session.commit()
+        return render_template("auth/logged_out.html")
+    return render_template("auth/logout.html", form=form, login=current_login())
+
+
+@bp.route("/language/<lang>", methods=["GET"])
+def language(lang: str) -> Response:
+    if lang in ("vi", "en"):
+        session["lang"] = lang
+    return redirect(safe_next(request.args.get("next")), code=303)

@@ -1,0 +1,228 @@
+"""`idp ...` console commands for operators, docs and tests.
+
+`idp db upgrade` (Flask-Migrate), `idp serve`, `idp demo`, `idp accounts create`,
+`idp clients add|list`, `idp keys rotate|list`, `idp audit verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from idp.extensions import db
+from idp.settings import current_settings
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _app_factory() -> Flask:
+    from idp import create_app
+    from idp.errors import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        _fail(f"configuration: {exc.message}")
+        raise
+
+
+def main() -> None:
+    """Entry point of the `idp` console script."""
+    cli = FlaskGroup(create_app=_app_factory, add_default_commands=False, add_version_option=False,
+                     help="National single sign-on identity provider.")
+    cli.main(prog_name="idp")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the command groups to the application's CLI."""
+    for command in (serve, demo, accounts, clients, keys, audit):
+        app.cli.add_command(command)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=1, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the provider with gunicorn (each worker builds its own app)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 5)
+
+        def load(self) -> Flask:
+            from idp import create_app
+
+            return create_app()
+
+    click.echo(f"serving {current_settings().issuer} on http://{host}:{port} with {workers} workers")
+    Server().run()
+
+
+@click.command()
+@with_appcontext
+def demo() -> None:
+    """Load demo accounts and portals (development and testing only) and print them."""
+    from idp.demo import load_demo
+
+    if current_settings().env not in ("development", "testing"):
+        _fail("demo data loads only when env is development or testing")
+    click.echo(json.dumps(load_demo(), indent=2, ensure_ascii=False))
+
+
+@click.group()
+def accounts() -> None:
+    """Manage national accounts."""
+
+
+@accounts.command("create")
+@click.option("--personal-id", "personal_id", help="12-digit personal identification number.")
+@click.option("--tax-code", "tax_code", help="Business tax code (instead of --personal-id).")
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--email")
+@click.option("--phone")
+@click.option("--birthdate", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--gender", type=click.Choice(["male", "female"]))
+@with_appcontext
+def accounts_create(personal_id: str | None, tax_code: str | None, password: str, name: str, email: str | None,
+                    phone: str | None, birthdate: object, gender: str | None) -> None:
+    """Create an account (citizen with --personal-id, business with --tax-code)."""
+    from idp.accounts.service import AccountError
+    from idp.accounts.service import NewAccount
+    from idp.accounts.service import create_account
+
+    if bool(personal_id) == bool(tax_code):
+        _fail("give exactly one of --personal-id or --tax-code")
+    born: date | None = birthdate.date() if birthdate else None  # type: ignore[attr-defined]
+    try:
+        account = create_account(NewAccount(
+            kind="business" if tax_code else "citizen", identifier=(tax_code or personal_id or ""), full_name=name,
+            password=password, email=email, phone=phone, birthdate=born, gender=gender))
+    except AccountError as exc:
+        db.session.rollback()
+        _fail(f"{exc.code}: {exc.message}")
+    db.session.commit()
+    click.echo(json.dumps({"account_id": account.id, "kind": account.kind}))
+
+
+@click.group()
+def clients() -> None:
+    """Manage portals (OIDC clients)."""
+
+
+@clients.command("add")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri")
+@click.option("--auth-method", default="client_secret_basic", show_default=True)
+@click.option("--scope", "scopes", multiple=True, help="Allowed scope (repeat); default: the standard set.")
+@click.option("--trusted", is_flag=True, help="Skip the consent page for this portal.")
+@click.option("--public-subject", is_flag=True, help="Same `sub` as other public-subject portals.")
+@click.option("--agency")
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWKS for private_key_jwt.")
+@with_appcontext
+def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[str, ...],
+                backchannel_logout_uri: str | None, auth_method: str, scopes: tuple[str, ...], trusted: bool,
+                public_subject: bool, agency: str | None, jwks_file: str | None) -> None:
+    """Register a portal and print its client_id and client_secret (shown once)."""
+    from idp.oidc.clients import DEFAULT_SCOPES
+    from idp.oidc.clients import ClientRegistration
+    from idp.oidc.clients import InvalidClientMetadata
+    from idp.oidc.clients import register_client
+
+    jwks = None
+    if jwks_file:
+        with open(jwks_file, encoding="utf-8") as handle:
+            jwks = json.load(handle)
+    wanted = [s for item in scopes for s in item.split()] or list(DEFAULT_SCOPES)
+    try:
+        client, secret = register_client(ClientRegistration(
+            name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
+            backchannel_logout_uri=backchannel_logout_uri, token_endpoint_auth_method=auth_method,
+            scopes=wanted, trusted=trusted, public_subject=public_subject, agency=agency, jwks=jwks))
+    except InvalidClientMetadata as exc:
+        db.session.rollback()
+        _fail(f"{exc.code}: {exc.message}")
+    db.session.commit()
+    click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret,
+                           "token_endpoint_auth_method": client.token_endpoint_auth_method}))
+
+
+@clients.command("list")
+@with_appcontext
+def clients_list() -> None:
+    """List registered portals as JSON lines."""
+    from idp.oidc.models import Client
+
+    for client in db.session.execute(select(Client).order_by(Client.created_at)).scalars():
+        click.echo(json.dumps({"client_id": client.client_id, "name": client.name, "status": client.status,
+                               "redirect_uris": client.redirect_uris, "scope": client.scope,
+                               "trusted": client.trusted, "subject_type": client.subject_type},
+                              ensure_ascii=False))
+
+
+@click.group()
+def keys() -> None:
+    """Manage signing keys."""
+
+
+@keys.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Add new keys (published now, signing after the lead time); retire the old ones later."""
+    from idp.audit import record
+    from idp.oidc.runtime import runtime
+
+    oidc = current_settings().oidc
+    created = runtime().keys.rotate(oidc.key_publish_lead, oidc.longest_token_ttl)
+    record("keys.rotated", kids=[r.kid for r in created])
+    db.session.commit()
+    for r in created:
+        click.echo(json.dumps(r.to_json()))
+
+
+@keys.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """Show every key with its state (pending, active, retiring, retired)."""
+    from idp.oidc.keys import describe
+    from idp.oidc.runtime import runtime
+
+    for row in describe(runtime().keys):
+        click.echo(json.dumps(row))
+
+
+@click.group()
+def audit() -> None:
+    """Audit trail tools."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first broken event."""
+    from idp.audit import verify_chain
+
+    broken = verify_chain()
+    if broken is not None:
+        click.echo(f"audit chain broken at event {broken}")
+        sys.exit(1)
+    click.echo("audit chain intact")

@@ -1,0 +1,53 @@
+"""Unbound Flask extensions; `init_extensions` binds them to one application."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import request
+from flask_babel import Babel
+from flask_babel import get_locale
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+LOCALES = ("vi", "en")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Pick the UI language: explicit choice, then `ui_locales`, then the browser, then vi."""
+    from flask import session
+
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    for tag in request.values.get("ui_locales", "")[:200].split():
+        base = tag.split("-")[0].lower()
+        if base in LOCALES:
+            return base
+    return request.accept_languages.best_match(LOCALES) or "vi"
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind every extension to `app`."""
+    import os
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "vi")

@@ -1,0 +1,103 @@
+"""Claims: which scope releases which claim, and the one function that builds them.
+
+The ID token and the userinfo endpoint both call `for_scope`; the portal's allowed scopes
+(set by admins) have already narrowed `scope` when the grant was made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from authlib.oauth2.rfc6749.util import scope_to_list
+
+from idp.accounts.models import Account
+from idp.accounts.models import AccountKind
+from idp.oidc.subject import subject_for
+
+NATIONAL_ID_SCOPE = "national_id"
+SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access", NATIONAL_ID_SCOPE)
+SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
+    "openid": ("sub",),
+    "profile": ("name", "given_name", "family_name", "birthdate", "gender", "updated_at", "vn_account_kind"),
+    "email": ("email", "email_verified"),
+    "phone": ("phone_number", "phone_number_verified"),
+    "address": ("address",),
+    NATIONAL_ID_SCOPE: ("vn_personal_id", "vn_tax_code"),
+}
+CLAIMS_SUPPORTED = tuple(sorted({c for claims in SCOPE_CLAIMS.values() for c in claims} | {
+    "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash"}))
+
+
+def for_scope(account: Account, scope: str, client) -> dict[str, Any]:  # noqa: ANN001 - Client model
+    """Return the claims the scope releases about the account to this portal (None values dropped)."""
+    scopes = set(scope_to_list(scope) or [])
+    claims: dict[str, Any] = {"sub": subject_for(account.id, client)}
+    if "profile" in scopes:
+        claims.update(
+            name=account.full_name,
+            given_name=account.given_name,
+            family_name=account.family_name,
+            birthdate=account.birthdate.isoformat() if account.birthdate else None,
+            gender=account.gender,
+            updated_at=int(account.updated_at.timestamp()) if account.updated_at else None,
+            vn_account_kind=account.kind,
+        )
+    if "email" in scopes and account.email:
+        claims.update(email=account.email, email_verified=_is_verified(account, "email"))
+    if "phone" in scopes and account.phone:
+        claims.update(phone_number=account.phone, phone_number_verified=_is_verified(account, "phone"))
+    if "address" in scopes:
+        claims["address"] = _address(account)
+    if NATIONAL_ID_SCOPE in scopes:
+        key = "vn_tax_code" if account.kind == AccountKind.BUSINESS else "vn_personal_id"
+        claims[key] = account.identifier
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _is_verified(account: Account, attribute: str) -> bool:
+    verification = account.verification_of(attribute)
+    return verification is not None and not verification.is_self_asserted
+
+
+def _address(account: Account) -> dict[str, str] | None:
+    from idp.accounts.admin_units import find_province
+    from idp.accounts.admin_units import find_ward
+
+    if not (account.street_address or account.province_code):
+        return None
+    province = find_province(account.province_code) if account.province_code else None
+    ward = find_ward(account.ward_code) if account.ward_code else None
+    parts = [account.street_address, ward.name if ward else None, province.name if province else None]
+    address = {
+        "formatted": ", ".join(p for p in parts if p),
+        "street_address": account.street_address,
+        "locality": ward.name if ward else None,
+        "region": province.name if province else None,
+        "country": "VN",
+        "vn_province_code": account.province_code,
+        "vn_ward_code": account.ward_code,
+    }
+    return {k: v for k, v in address.items() if v}
+
+
+def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
+    """Parse the OIDC Core §5.5 `claims` parameter; raise ValueError with a reason if malformed."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError("The 'claims' parameter is not valid JSON.") from exc
+    if not isinstance(data, dict) or set(data) - {"id_token", "userinfo"}:
+        raise ValueError("The 'claims' parameter must be an object with 'id_token' and/or 'userinfo'.")
+    for member in data.values():
+        if member is None:
+            continue
+        if not isinstance(member, dict):
+            raise ValueError("Each member of 'claims' must be an object.")
+        for request in member.values():
+            if request is not None and not isinstance(request, dict):
+                raise ValueError("Each requested claim must be null or an object.")
+    return data

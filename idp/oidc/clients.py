@@ -1,0 +1,109 @@
+"""Portal registration: validate metadata, create the client, hand out the secret once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from dataclasses import field
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from idp.audit import record
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.oidc.claims import SCOPES
+from idp.oidc.grants import CLIENT_AUTH_METHODS
+from idp.oidc.keys import ALGORITHMS
+from idp.oidc.models import Client
+from idp.oidc.secrets import hash_client_secret
+from idp.oidc.secrets import new_client_secret
+from idp.oidc.subject import sector_of
+from idp.settings import current_settings
+
+DEFAULT_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class InvalidClientMetadata(IdpError):
+    """RFC 7591 §3.2.2 error: `invalid_redirect_uri` or `invalid_client_metadata`."""
+
+
+@dataclass
+class ClientRegistration:
+    name: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str | None = None
+    token_endpoint_auth_method: str = "client_secret_basic"
+    scopes: list[str] = field(default_factory=lambda: list(DEFAULT_SCOPES))
+    trusted: bool = False
+    public_subject: bool = False
+    agency: str | None = None
+    id_token_signed_response_alg: str | None = None
+    jwks: dict | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    grant_types: list[str] | None = None
+
+
+def check_uri(uri: str, kind: str) -> str:
+    """Validate one redirect-like URI: absolute, no fragment, no wildcard, https outside loopback."""
+    error = "invalid_redirect_uri" if kind == "redirect_uri" else "invalid_client_metadata"
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InvalidClientMetadata(error, f"{kind} must be an absolute http(s) URL: {uri}")
+    if parts.fragment or "#" in uri:
+        raise InvalidClientMetadata(error, f"{kind} must not contain a fragment: {uri}")
+    if "*" in uri:
+        raise InvalidClientMetadata(error, f"{kind} must not contain wildcards: {uri}")
+    loopback = parts.hostname in LOOPBACK_HOSTS
+    if parts.scheme == "http":
+        if current_settings().is_production or not loopback:
+            raise InvalidClientMetadata(error, f"{kind} must use https (http only for loopback in development): {uri}")
+    return uri
+
+
+def register_client(reg: ClientRegistration) -> tuple[Client, str | None]:
+    """Create a portal after validating its metadata; return it with its secret (shown once)."""
+    if not reg.name.strip():
+        raise InvalidClientMetadata("invalid_client_metadata", "client_name is required.")
+    if not reg.redirect_uris:
+        raise InvalidClientMetadata("invalid_redirect_uri", "At least one redirect_uri is required.")
+    redirect_uris = [check_uri(u, "redirect_uri") for u in reg.redirect_uris]
+    post_logout = [check_uri(u, "post_logout_redirect_uri") for u in reg.post_logout_redirect_uris]
+    backchannel = check_uri(reg.backchannel_logout_uri, "backchannel_logout_uri") if reg.backchannel_logout_uri else None
+    if reg.token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
+        raise InvalidClientMetadata("invalid_client_metadata",
+                                    f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}.")
+    if reg.token_endpoint_auth_method == "private_key_jwt" and not reg.jwks:
+        raise InvalidClientMetadata("invalid_client_metadata", "private_key_jwt needs the client's jwks.")
+    unknown = sorted(set(reg.scopes) - set(SCOPES))
+    if unknown:
+        raise InvalidClientMetadata("invalid_client_metadata", f"Unknown scope: {unknown[0]}.")
+    if reg.id_token_signed_response_alg and reg.id_token_signed_response_alg not in ALGORITHMS:
+        raise InvalidClientMetadata("invalid_client_metadata",
+                                    f"id_token_signed_response_alg must be one of {', '.join(ALGORITHMS)}.")
+    try:
+        sector = sector_of(redirect_uris)
+    except ValueError as exc:
+        raise InvalidClientMetadata("invalid_client_metadata", str(exc)) from exc
+    client_id = reg.client_id or secrets.token_urlsafe(18)
+    if db.session.execute(select(Client.client_id).where(Client.client_id == client_id)).first():
+        raise InvalidClientMetadata("invalid_client_metadata", f"client_id {client_id} is taken.")
+    public = reg.token_endpoint_auth_method in ("none", "private_key_jwt")
+    secret = None if public else (reg.client_secret or new_client_secret())
+    grant_types = reg.grant_types or ["authorization_code", "refresh_token"] + (
+        [] if reg.token_endpoint_auth_method == "none" else ["client_credentials"])
+    client = Client(
+        client_id=client_id, client_secret_hash=hash_client_secret(secret) if secret else None, name=reg.name.strip(),
+        agency=reg.agency, redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout,
+        backchannel_logout_uri=backchannel, token_endpoint_auth_method=reg.token_endpoint_auth_method,
+        grant_types=grant_types, scope=" ".join(reg.scopes), trusted=reg.trusted,
+        subject_type="public" if reg.public_subject else "pairwise", sector_identifier=sector,
+        id_token_signed_response_alg=reg.id_token_signed_response_alg, jwks=reg.jwks,
+    )
+    db.session.add(client)
+    db.session.flush()
+    record("client.registered", client_id=client_id, trusted=reg.trusted, subject_type=client.subject_type)
+    return client, secret

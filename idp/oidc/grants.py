@@ -1,0 +1,189 @@
+"""Authlib grant subclasses and extensions: code + PKCE + ID token, refresh rotation,
+client credentials, and private_key_jwt client authentication.
+
+Database work lives in `idp.oidc.service`; these classes only adapt it to Authlib's hooks.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+from joserfc.jwk import KeySet
+
+from idp.accounts.models import Account
+from idp.audit import record
+from idp.extensions import db
+from idp.oidc import service
+from idp.oidc.claims import for_scope
+from idp.oidc.models import AuthorizationCode
+from idp.oidc.models import Client
+from idp.oidc.models import RefreshToken
+from idp.oidc.runtime import runtime
+from idp.oidc.tokens import GrantContext
+from idp.oidc.tokens import issue_token_response
+from idp.settings import current_settings
+
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+class PrivateKeyJwtAuth(JWTBearerClientAssertion):
+    """RFC 7523 §2.2 client authentication with a signed assertion; a `jti` is accepted once."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def get_audiences(self) -> list[str]:
+        issuer = current_settings().issuer
+        return [issuer, f"{issuer}/oauth2/token"]
+
+    def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
+        ttl = max(int(claims.get("exp", 0)) - int(time.time()), 0) + self.leeway
+        return service.remember_once(f"client-assertion|{claims['sub']}|{jti}", ttl)
+
+    def resolve_client_public_key(self, client: Client) -> KeySet:
+        if not client.jwks:
+            raise InvalidRequestError("The client has no registered keys for private_key_jwt.")
+        return KeySet.import_key_set(client.jwks)
+
+
+class S256Only(CodeChallenge):
+    """RFC 7636 with S256 only; RFC 9700 §2.1.1 makes PKCE mandatory for public clients."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant: grants.BaseGrant, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        challenge = data.get("code_challenge")
+        if challenge and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256.")
+        if not challenge and grant.request.client.is_public:
+            raise InvalidRequestError("code_challenge (PKCE, S256) is required for public clients.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class IdTokenExtension(OpenIDCode):
+    """OIDC Core §3.1.3.6 ID token: our issuer, key, pairwise `sub`, `sid` and claims."""
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return service.nonce_was_used(request.payload.client_id, nonce)
+
+    def get_client_claims(self, client: Client) -> dict[str, Any]:
+        settings = current_settings()
+        now = int(time.time())
+        return {"iss": settings.issuer, "aud": [client.client_id], "azp": client.client_id,
+                "iat": now, "exp": now + settings.oidc.id_token_ttl}
+
+    def get_client_algorithm(self, client: Client) -> str:
+        return client.id_token_signed_response_alg or current_settings().oidc.id_token_alg
+
+    def resolve_client_private_key(self, client: Client) -> Any:
+        return runtime().keys.signing_key(self.get_client_algorithm(client))
+
+    def get_encode_header(self, client: Client) -> dict[str, str]:
+        key = self.resolve_client_private_key(client)
+        return {"alg": self.get_client_algorithm(client), "kid": key.kid, "typ": "JWT"}
+
+    def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
+        claims = super().get_authorization_code_claims(authorization_code)
+        claims["sid"] = authorization_code.sid
+        return claims
+
+    def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
+        return for_scope(user, scope, self._client)
+
+    def encode_id_token(self, token: dict, request: Any) -> str:
+        self._client = request.client
+        return super().encode_id_token(token, request)
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):
+    """Authorization code grant: codes are single-use, 60 s, bound to client and redirect URI."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def create_authorization_response(self, redirect_uri: str, grant_user: Account) -> tuple:
+        """Issue the code; answer with `query` or `form_post` and always `iss` (RFC 9207 §2)."""
+        self.request.user = grant_user
+        code = self.generate_authorization_code()
+        self.save_authorization_code(code, self.request)
+        params = [("code", code)]
+        if self.request.payload.state:
+            params.append(("state", self.request.payload.state))
+        params.append(("iss", current_settings().issuer))
+        mode = self.request.payload.data.get("response_mode") or "query"
+        from idp.oidc.authorize import response_tuple
+
+        return response_tuple(redirect_uri, params, mode)
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        service.save_authorization_code(code, request, request.login_context)
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        return service.redeem_authorization_code(code, client)
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        # Redeemed codes stay (marked used) so a replay can revoke what they issued.
+        pass
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
+        return service.find_active_account(authorization_code.account_id)
+
+    def generate_token(self, user: Account | None = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        code: AuthorizationCode = self.request.authorization_code
+        grant = service.create_grant(code)
+        context = GrantContext(grant_id=grant.id, auth_time=code.auth_time, acr=code.acr,
+                               amr=tuple(code.amr), sid=code.sid)
+        return issue_token_response(self.request.client, scope or "", user, context, include_refresh_token)
+
+
+class RotatingRefreshGrant(grants.RefreshTokenGrant):
+    """RFC 9700 §4.14.2: every refresh rotates the token; reuse revokes the whole family."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
+        return service.authenticate_refresh_token(refresh_token)
+
+    def authenticate_user(self, refresh_token: RefreshToken) -> Account | None:
+        grant = service.find_grant(refresh_token.grant_id)
+        return service.find_active_account(grant.account_id) if grant else None
+
+    def revoke_old_credential(self, refresh_token: RefreshToken) -> None:
+        if not service.mark_refresh_token_used(refresh_token):
+            raise InvalidGrantError("The refresh token was already used.")
+
+    def generate_token(self, user: Account | None = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        old: RefreshToken = self.request.refresh_token
+        grant = service.find_grant(old.grant_id)
+        context = GrantContext(grant_id=grant.id, auth_time=grant.auth_time, acr=grant.acr,
+                               amr=tuple(grant.amr), sid=grant.sid)
+        return issue_token_response(self.request.client, scope or old.scope, user, context, include_refresh_token)
+
+
+class PortalCredentialsGrant(grants.ClientCredentialsGrant):
+    """RFC 6749 §4.4 for portal back ends; only confidential clients."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def generate_token(self, user: Account | None = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        return issue_token_response(self.request.client, scope or "", None, None, False)
+
+
+def save_token(token: dict[str, Any], request: Any) -> None:
+    """Authlib's save hook: refresh rows are added when issued; here only the audit event."""
+    account = request.user
+    record("token.issued", account_id=account.id if account else None, client_id=request.client.client_id,
+           grant_type=request.payload.grant_type, refresh=("refresh_token" in token))
+    db.session.flush()

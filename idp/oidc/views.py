@@ -1,0 +1,160 @@
+"""Protocol routes: discovery, JWKS, authorize, token, userinfo, introspection, revocation, logout."""
+
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from idp.auth.session import current_login
+from idp.errors import error_page
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.oidc import authorize
+from idp.oidc.claims import SCOPE_CLAIMS
+from idp.oidc.runtime import runtime
+from idp.oidc.service import remember_consent
+from idp.settings import current_settings
+
+bp = Blueprint("oidc", __name__)
+
+
+def _json_bytes(body: bytes, max_age: int) -> Response:
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    return _json_bytes(current_app.extensions["idp.discovery"], 3600)
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    body, _keyset = runtime().keys.public_jwks()
+    return _json_bytes(body, current_settings().oidc.jwks_max_age)
+
+
+@bp.route("/oauth2/authorize", methods=["GET", "POST"])
+def authorize_endpoint() -> Response | str | tuple[str, int]:
+    server = runtime().server
+    state = request.values.get("state")
+    login = current_login()
+    try:
+        grant = server.get_consent_grant(end_user=login.account if login else None)
+    except OAuth2Error as error:
+        return _authorize_error(error, state)
+    try:
+        authorize.check_request_parameters(grant)
+        decision = authorize.decide(grant, login)
+    except OAuth2Error as error:
+        # The redirect URI was validated with the grant: errors from here on may travel to it.
+        error.redirect_uri = error.redirect_uri or grant.redirect_uri
+        return _authorize_error(error, state)
+    if decision.action == "login":
+        return redirect(authorize.login_redirect_url(), code=302)
+    form = ConsentForm()
+    if decision.action == "consent":
+        if request.method == "POST" and form.validate_on_submit():
+            if request.form.get("decision") != "allow":
+                from authlib.oauth2.rfc6749 import AccessDeniedError
+
+                db.session.rollback()
+                return _authorize_error(AccessDeniedError(redirect_uri=grant.redirect_uri), state)
+            remember_consent(decision.login.account, grant.request.client, grant.request.scope)
+        else:
+            return _consent_page(grant, form)
+    grant.request.login_context = decision.login
+    response = server.create_authorization_response(grant=grant, grant_user=decision.login.account)
+    db.session.commit()
+    return response
+
+
+class ConsentForm(FlaskForm):
+    pass
+
+
+def _consent_page(grant, form: ConsentForm) -> str:  # noqa: ANN001 - Authlib grant
+    client = grant.request.client
+    scopes = [s for s in (grant.request.scope or "").split() if s in SCOPE_CLAIMS and s != "openid"]
+    return render_template("oidc/consent.html", client=client, scopes=scopes, form=form,
+                           login=current_login(), offline="offline_access" in grant.request.scope.split())
+
+
+def _authorize_error(error: OAuth2Error, state: str | None) -> Response | tuple[str, int]:
+    db.session.rollback()
+    response = authorize.error_response(error, state)
+    if response is not None:
+        return response
+    # RFC 6749 §4.1.2.1: never redirect to an unverified redirect_uri; tell the person instead.
+    return error_page(400, _("This portal's sign-in request is not valid"),
+                      _("Go back to the portal and try again. If it keeps happening, tell the portal's support.")
+                      + f" ({error.error}: {error.description or ''})")
+
+
+def _protocol(call):  # noqa: ANN001, ANN202 - a zero-argument endpoint call
+    try:
+        response = call()
+    except Exception:
+        db.session.rollback()
+        raise
+    if response is not None and response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/oauth2/token")
+@csrf.exempt
+def token_endpoint() -> Response:
+    return _protocol(runtime().server.create_token_response)
+
+
+@bp.route("/oauth2/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo_endpoint() -> Response:
+    return _protocol(lambda: runtime().server.create_endpoint_response("userinfo"))
+
+
+@bp.post("/oauth2/introspect")
+@csrf.exempt
+def introspection_endpoint() -> Response:
+    return _protocol(lambda: runtime().server.create_endpoint_response("introspection"))
+
+
+@bp.post("/oauth2/revoke")
+@csrf.exempt
+def revocation_endpoint() -> Response:
+    return _protocol(lambda: runtime().server.create_endpoint_response("revocation"))
+
+
+@bp.route("/oauth2/logout", methods=["GET", "POST"])
+@csrf.exempt
+def end_session_endpoint() -> Response | str | tuple[str, int]:
+    server = runtime().server
+    try:
+        end_request = server.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return error_page(400, _("The sign-out request is not valid"), error.description or error.error)
+    login = current_login()
+    confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and _logout_form_ok()
+    if login is not None and end_request.needs_confirmation and not confirmed:
+        return render_template("oidc/logout_confirm.html", form=FlaskForm(), client=end_request.client,
+                               login=login)
+    response = server.create_endpoint_response("end_session", end_request)
+    db.session.commit()
+    return response or render_template("auth/logged_out.html", client=end_request.client)
+
+
+def _logout_form_ok() -> bool:
+    return FlaskForm().validate_on_submit()

@@ -1,0 +1,68 @@
+"""Request guards and response headers applied to every request.
+
+Oversized or repeated protocol parameters are refused before any view runs (RFC 6749 §3.1:
+request parameters MUST NOT be included more than once).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from idp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self' {form_action}; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class ParameterError(BadRequest):
+    """A malformed request parameter: answered as 400 invalid_request."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+
+
+def init_security(app: Flask, settings: Settings) -> None:
+    """Install the parameter guard and the security headers."""
+    limit = settings.max_parameter_length
+    if settings.env != "production" and settings.features.sandbox:
+        log.warning("SANDBOX FEATURES ARE ON (env=%s): never run this configuration in production", settings.env)
+
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+
+    @app.before_request
+    def guard_parameters() -> None:
+        sources = [request.args]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            sources.append(request.form)
+        for source in sources:
+            for name, values in source.lists():
+                if len(name) > 128 or any(len(v) > limit for v in values):
+                    raise ParameterError(f"Parameter '{name[:64]}' is too long.")
+                if len(values) > 1:
+                    raise ParameterError(f"Parameter '{name[:64]}' is repeated.")
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            # form_post responses submit to the portal's redirect URI.
+            action = response.headers.pop("X-Form-Action", "")
+            response.headers["Content-Security-Policy"] = CSP.format(form_action=action).replace("  ", " ")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,297 @@
+"""Settings: one frozen dataclass, its loading order and its validation.
+
+Loading order (later wins): coded defaults, the TOML file named by `IDP_CONFIG`, `IDP_*`
+environment variables (`__` nests: `IDP_OIDC__ACCESS_TOKEN_TTL=120`), then `overrides`.
+A string value `env:NAME` or `file:/path` is resolved at load time and masked in `repr`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from idp.errors import ConfigError
+
+ENVIRONMENTS = ("development", "testing", "production")
+ACCOUNT_KINDS = ("citizen", "business", "official")
+SIGNING_ALGS = ("ES256", "RS256")
+# Short names the issue promises operators, mapped to their place in the settings tree.
+ENV_ALIASES = {
+    "IDP_ISSUER": "issuer",
+    "IDP_DATABASE_URL": "database_url",
+    "IDP_REDIS_URL": "redis_url",
+    "IDP_SECRET_KEY": "secret_key",
+    "IDP_SUBJECT_SECRET": "subject_secret",
+    "IDP_KEYS_PASSPHRASE": "keys.passphrase",
+    "IDP_KEYS_DIR": "keys.directory",
+    "IDP_ENV": "env",
+}
+DEV_SECRET = "development-only-secret-do-not-use-in-production"
+
+
+class Secret(str):
+    """A string that came from `env:` or `file:`; its repr never shows the value."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+@dataclass(frozen=True, slots=True)
+class OidcSettings:
+    access_token_ttl: int = 300
+    id_token_ttl: int = 300
+    refresh_token_ttl: int = 30 * 24 * 3600
+    code_ttl: int = 60
+    id_token_alg: str = "ES256"
+    jwks_max_age: int = 300
+    # A new key is published this long before it signs (JWKS caches must see it first).
+    key_publish_lead: int = 600
+    consent_ttl: int = 365 * 24 * 3600
+
+    @property
+    def longest_token_ttl(self) -> int:
+        return max(self.access_token_ttl, self.id_token_ttl)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordSettings:
+    # argon2id parameters (RFC 9106 §4 second recommended option, lighter memory).
+    time_cost: int = 3
+    memory_cost: int = 65536
+    parallelism: int = 2
+    min_length: int = 8
+    max_length: int = 128
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSettings:
+    per_ip: str = "30 per minute"
+    per_account_failures: int = 5
+    lockout_seconds: int = 900
+    session_lifetime: int = 8 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class KeySettings:
+    directory: str = "keys"
+    passphrase: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    sandbox: bool = False
+    self_registration: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    # Kind -> identity source id the deployment requires before that kind may log in.
+    required_source: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    issuer: str = "http://127.0.0.1:5000"
+    database_url: str = "sqlite:///instance/idp.db"
+    redis_url: str = ""
+    secret_key: str = ""
+    subject_secret: str = ""
+    default_locale: str = "vi"
+    max_parameter_length: int = 4096
+    oidc: OidcSettings = field(default_factory=OidcSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    login: LoginSettings = field(default_factory=LoginSettings)
+    keys: KeySettings = field(default_factory=KeySettings)
+    features: Features = field(default_factory=Features)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_https(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    def flask_config(self) -> dict[str, Any]:
+        """Derive the Flask and extension keys from the settings, in one place."""
+        return {
+            "SECRET_KEY": self.secret_key or DEV_SECRET,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SESSION_COOKIE_NAME": "idp_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.is_https,
+            "PERMANENT_SESSION_LIFETIME": self.login.session_lifetime,
+            "MAX_CONTENT_LENGTH": 64 * 1024,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "WTF_CSRF_SSL_STRICT": self.is_https,
+            "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            "RATELIMIT_HEADERS_ENABLED": False,
+            "BABEL_DEFAULT_LOCALE": self.default_locale,
+            "TESTING": self.env == "testing",
+        }
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Load settings in order and validate them; raise ConfigError naming the bad key."""
+    tree: dict[str, Any] = {}
+    config_path = os.environ.get("IDP_CONFIG")
+    if config_path:
+        _merge(tree, _read_toml(config_path))
+    _merge(tree, _environment_tree(os.environ))
+    if overrides:
+        _merge(tree, dict(overrides))
+    settings = _build(Settings, _resolve_secrets(tree, ""), "")
+    check_settings(settings)
+    return settings
+
+
+def current_settings() -> Settings:
+    """Return the settings of the running application."""
+    return current_app.extensions["idp.settings"]
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError("IDP_CONFIG", f"IDP_CONFIG names {path}, which does not exist.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("IDP_CONFIG", f"{path} is not valid TOML: {exc}") from exc
+
+
+def _environment_tree(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("IDP_") or name in ("IDP_CONFIG",) or name.startswith("IDP_TEST_"):
+            continue
+        dotted = ENV_ALIASES.get(name) or name[4:].lower().replace("__", ".")
+        node = tree
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _parse_env_value(raw)
+    return tree
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _resolve_secrets(node: Any, path: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _resolve_secrets(v, f"{path}{k}.") for k, v in node.items()}
+    if isinstance(node, str) and node.startswith("env:"):
+        name = node[4:]
+        if name not in os.environ:
+            raise ConfigError(path[:-1], f"{path[:-1]} names environment variable {name}, which is not set.")
+        return Secret(os.environ[name])
+    if isinstance(node, str) and node.startswith("file:"):
+        try:
+            return Secret(Path(node[5:]).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(path[:-1], f"{path[:-1]} names {node[5:]}, which cannot be read.") from exc
+    return node
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(prefix[:-1], f"{prefix[:-1]} must be a table.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}", f"Unknown setting {prefix}{unknown[0]}.")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in data.items():
+        default = getattr(defaults, name)
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(default):
+            values[name] = _build(type(default), value, f"{key}.")
+        elif isinstance(default, Mapping):
+            if not isinstance(value, Mapping):
+                raise ConfigError(key, f"{key} must be a table.")
+            values[name] = dict(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(key, f"{key} must be true or false.")
+            values[name] = value
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(key, f"{key} must be a non-negative integer.")
+            values[name] = value
+        else:
+            if not isinstance(value, str):
+                raise ConfigError(key, f"{key} must be a string.")
+            values[name] = value
+    return cls(**values)
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse unsafe or inconsistent settings; the message names the key."""
+    if settings.env not in ENVIRONMENTS:
+        raise ConfigError("env", f"env must be one of {', '.join(ENVIRONMENTS)}.")
+    parts = urlsplit(settings.issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError("issuer", "issuer must be an http(s) URL without query or fragment.")
+    if settings.issuer.endswith("/"):
+        raise ConfigError("issuer", "issuer must not end with '/'.")
+    if settings.oidc.id_token_alg not in SIGNING_ALGS:
+        raise ConfigError("oidc.id_token_alg", f"oidc.id_token_alg must be one of {SIGNING_ALGS}.")
+    if not 1 <= settings.oidc.code_ttl <= 60:
+        raise ConfigError("oidc.code_ttl", "oidc.code_ttl must be between 1 and 60 seconds.")
+    for kind in settings.accounts.required_source:
+        if kind not in ACCOUNT_KINDS:
+            raise ConfigError(f"accounts.required_source.{kind}", f"Unknown account kind {kind}.")
+    if settings.is_production:
+        _check_production(settings)
+
+
+def _check_production(settings: Settings) -> None:
+    if len(settings.secret_key) < 32:
+        raise ConfigError("secret_key", "Production needs secret_key (IDP_SECRET_KEY), at least 32 characters.")
+    if len(settings.subject_secret) < 32:
+        raise ConfigError(
+            "subject_secret", "Production needs subject_secret (IDP_SUBJECT_SECRET), at least 32 characters."
+        )
+    if not settings.is_https:
+        raise ConfigError("issuer", "Production needs an https issuer (IDP_ISSUER).")
+    if len(settings.keys.passphrase) < 16:
+        raise ConfigError(
+            "keys.passphrase",
+            "Production refuses unencrypted signing keys: set keys.passphrase (IDP_KEYS_PASSPHRASE), 16+ characters.",
+        )
+    if settings.features.sandbox:
+        raise ConfigError("features.sandbox", "Production refuses features.sandbox = true.")
+    if settings.database_url.startswith("sqlite"):
+        raise ConfigError("database_url", "Production needs PostgreSQL (IDP_DATABASE_URL), not SQLite.")

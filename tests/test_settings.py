@@ -1,0 +1,80 @@
+"""Settings: loading order, secrets from env:/file:, validation and production refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idp.errors import ConfigError
+from idp.settings import load_settings
+
+PRODUCTION = {
+    "env": "production", "issuer": "https://sso.example.vn", "secret_key": "s" * 40, "subject_secret": "p" * 40,
+    "database_url": "postgresql+psycopg://idp@db/idp", "keys": {"passphrase": "k" * 20},
+    "features": {"sandbox": False},
+}
+
+
+def test_defaults_are_development():
+    settings = load_settings({})
+    assert settings.env == "development" and settings.issuer == "http://127.0.0.1:5000"
+    assert settings.database_url.startswith("sqlite:///instance/")
+
+
+def test_order_file_then_env_then_overrides(tmp_path: Path, monkeypatch):
+    config = tmp_path / "c.toml"
+    config.write_text('issuer = "http://127.0.0.1:7000"\n[oidc]\naccess_token_ttl = 120\n')
+    monkeypatch.setenv("IDP_CONFIG", str(config))
+    assert load_settings({}).issuer == "http://127.0.0.1:7000"
+    monkeypatch.setenv("IDP_ISSUER", "http://127.0.0.1:8000")
+    monkeypatch.setenv("IDP_OIDC__ACCESS_TOKEN_TTL", "90")
+    settings = load_settings({})
+    assert settings.issuer == "http://127.0.0.1:8000" and settings.oidc.access_token_ttl == 90
+    assert load_settings({"issuer": "http://127.0.0.1:9000"}).issuer == "http://127.0.0.1:9000"
+
+
+def test_env_and_file_secrets_are_resolved_and_masked(tmp_path: Path, monkeypatch):
+    secret_file = tmp_path / "subject"
+    secret_file.write_text("from-a-file-" + "x" * 30 + "\n")
+    monkeypatch.setenv("MY_SECRET", "from-env-" + "y" * 30)
+    settings = load_settings({"secret_key": "env:MY_SECRET", "subject_secret": f"file:{secret_file}"})
+    assert settings.secret_key.startswith("from-env-") and settings.subject_secret.startswith("from-a-file-")
+    assert "from-env" not in repr(settings) and "from-a-file" not in repr(settings)
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    ({"secret_key": ""}, "secret_key"),
+    ({"issuer": "http://sso.example.vn"}, "issuer"),
+    ({"keys": {"passphrase": ""}}, "keys.passphrase"),
+    ({"features": {"sandbox": True}}, "features.sandbox"),
+    ({"database_url": "sqlite:///x.db"}, "database_url"),
+    ({"subject_secret": "short"}, "subject_secret"),
+])
+def test_production_refuses_insecure_settings(change: dict, key: str):
+    load_settings(PRODUCTION)  # the baseline is acceptable
+    with pytest.raises(ConfigError) as info:
+        load_settings({**PRODUCTION, **change})
+    assert info.value.code == key
+
+
+@pytest.mark.parametrize(("overrides", "key"), [
+    ({"nonsense": 1}, "nonsense"),
+    ({"oidc": {"access_token_ttl": "soon"}}, "oidc.access_token_ttl"),
+    ({"oidc": {"code_ttl": 600}}, "oidc.code_ttl"),
+    ({"oidc": {"id_token_alg": "HS256"}}, "oidc.id_token_alg"),
+    ({"env": "staging"}, "env"),
+    ({"issuer": "https://sso.example.vn/"}, "issuer"),
+    ({"features": {"unknown_flag": True}}, "features.unknown_flag"),
+])
+def test_bad_settings_name_the_key(overrides: dict, key: str):
+    with pytest.raises(ConfigError) as info:
+        load_settings(overrides)
+    assert info.value.code == key
+
+
+def test_missing_env_secret_names_the_key(monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    with pytest.raises(ConfigError) as info:
+        load_settings({"secret_key": "env:NOT_SET_ANYWHERE"})
+    assert info.value.code == "secret_key"
