@@ -57,6 +57,8 @@ def migrate(app: Flask) -> None:
 
     with app.app_context():
         upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

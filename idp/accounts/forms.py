@@ -10,6 +10,7 @@ from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TelField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
@@ -33,7 +34,7 @@ class RegistrationForm(FlaskForm):
         render_kw={"autocomplete": "bday"},
     )
     gender = SelectField(
-        _l("Sex"), choices=[("male", _l("Male")), ("female", _l("Female"))],
+        _l("Sex"), choices=[SelectChoice("male", _l("Male")), SelectChoice("female", _l("Female"))],
         validators=[DataRequired(message=_l("Choose your sex as on your ID card."))],
     )
     email = EmailField(_l("E-mail (optional)"), validators=[Optional(), Length(max=254)],

@@ -114,6 +114,15 @@ class EndSession(EndSessionEndpoint):
     def get_algorithms(self) -> list[str]:
         return ["ES256", "RS256"]
 
+    def resolve_client_from_id_token_claims(self, id_token_claims: dict) -> Any | None:
+        # Our ID tokens carry aud as a one-element list plus azp (OIDC Core §2).
+        aud = id_token_claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else list(aud or [])
+        client_id = id_token_claims.get("azp") or (audiences[0] if len(audiences) == 1 else None)
+        if client_id not in audiences:
+            return None
+        return self.server.query_client(client_id)
+
     def end_session(self, end_session_request: Any) -> None:
         from idp.auth.session import end_login_session
 

@@ -45,7 +45,8 @@ def test_replayed_jti_is_invalid_client(client, make_client):
     assertion = _assertion(key, client_id, jti="once-only")
     assert _token(client, client_id, assertion).status_code == 200
     replay = _token(client, client_id, assertion)
-    assert replay.status_code == 401
+    # RFC 6749 §5.2: 401 is required only when the client used the Authorization header.
+    assert replay.status_code == 400
     assert replay.get_json() == {"error": "invalid_client", "error_description": "JWT ID is used before."}
 
 
@@ -53,11 +54,11 @@ def test_assertion_signed_by_another_key_is_invalid_client(client, make_client):
     client_id, _ = _client_with_key(make_client)
     stranger = ECKey.generate_key("P-256", parameters={"kid": "portal-key-1"})
     response = _token(client, client_id, _assertion(stranger, client_id))
-    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_client"
 
 
 def test_assertion_for_another_audience_is_invalid_client(client, make_client):
     """RFC 7523 §3 item 3: aud must identify this authorization server."""
     client_id, key = _client_with_key(make_client)
     response = _token(client, client_id, _assertion(key, client_id, aud="https://other.example/token"))
-    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_client"

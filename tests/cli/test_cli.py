@@ -1,0 +1,63 @@
+"""The `idp` console commands used by operators and docs."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import basic_auth
+
+
+def test_accounts_create_and_clients_add_then_token(runner, client):
+    created = runner.invoke(args=["accounts", "create", "--personal-id", "001090001501", "--password",
+                                  "a long enough pass", "--name", "Lê Văn Cường", "--birthdate", "1990-02-03"])
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.output)["kind"] == "citizen"
+    added = runner.invoke(args=["clients", "add", "--name", "Cổng Sở Tư pháp", "--redirect-uri",
+                                "https://tuphap.example.vn/cb", "--post-logout-redirect-uri",
+                                "https://tuphap.example.vn/", "--scope", "openid profile", "--trusted"])
+    assert added.exit_code == 0, added.output
+    info = json.loads(added.output)
+    assert info["client_id"] and info["client_secret"]
+    token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                        headers=basic_auth(info["client_id"], info["client_secret"]))
+    assert token.status_code == 200
+    listed = [json.loads(line) for line in runner.invoke(args=["clients", "list"]).output.splitlines()]
+    assert [c["client_id"] for c in listed] == [info["client_id"]]
+    assert "client_secret" not in listed[0]
+
+
+def test_bad_input_gives_clear_error_and_exit_code(runner):
+    bad_pin = runner.invoke(args=["accounts", "create", "--personal-id", "12", "--password", "x" * 12,
+                                  "--name", "A"])
+    assert bad_pin.exit_code == 2 and "personal_id_format" in bad_pin.output
+    bad_uri = runner.invoke(args=["clients", "add", "--name", "X", "--redirect-uri", "http://portal.example.vn/cb"])
+    assert bad_uri.exit_code == 2 and "invalid_redirect_uri" in bad_uri.output and "https" in bad_uri.output
+    wildcard = runner.invoke(args=["clients", "add", "--name", "X", "--redirect-uri", "https://*.example.vn/cb"])
+    assert wildcard.exit_code == 2 and "wildcard" in wildcard.output
+    fragment = runner.invoke(args=["clients", "add", "--name", "X", "--redirect-uri", "https://a.example.vn/cb#x"])
+    assert fragment.exit_code == 2 and "fragment" in fragment.output
+
+
+def test_demo_is_idempotent_and_prints_credentials(runner):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output)
+    assert {p["client_id"] for p in data["portals"]} >= {"demo-national-portal", "demo-ministry-finance"}
+    assert runner.invoke(args=["demo"]).exit_code == 0
+
+
+def test_audit_verify_reports_intact_and_broken_chain(app, runner, make_account):
+    from sqlalchemy import update
+
+    from idp.audit import AuditEvent
+    from idp.extensions import db
+
+    make_account("001090001502")
+    make_account("001090001503")
+    assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact"
+    with app.app_context():
+        first_id = db.session.execute(db.select(AuditEvent.id).order_by(AuditEvent.id)).scalars().first()
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == first_id).values(event="tampered"))
+        db.session.commit()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1 and f"event {first_id}" in broken.output

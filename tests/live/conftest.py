@@ -1,0 +1,93 @@
+"""A real provider process (`idp serve`, gunicorn, 2 workers) on a free loopback port.
+
+Backed by PostgreSQL and Redis when IDP_TEST_DATABASE_URL / IDP_TEST_REDIS_URL are set (CI sets
+both), else by a SQLite file. Relying parties talk to it over real HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+IDP = str(Path(sys.executable).parent / "idp")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run([IDP, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fresh_postgres(url: str, suffix: str) -> str:
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    work = tmp_path_factory.mktemp("live")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    pg = os.environ.get("IDP_TEST_DATABASE_URL")
+    env.update({
+        "IDP_ENV": "testing",
+        "IDP_ISSUER": f"http://127.0.0.1:{port}",
+        "IDP_DATABASE_URL": _fresh_postgres(pg, "live") if pg else f"sqlite:///{work}/idp.db",
+        "IDP_KEYS_DIR": str(work / "keys"),
+        "IDP_PASSWORDS__TIME_COST": "1",
+        "IDP_PASSWORDS__MEMORY_COST": "1024",
+        "IDP_PASSWORDS__PARALLELISM": "1",
+    })
+    if os.environ.get("IDP_TEST_REDIS_URL"):
+        env["IDP_REDIS_URL"] = os.environ["IDP_TEST_REDIS_URL"]
+    server = LiveServer(url=f"http://127.0.0.1:{port}", env=env)
+    server.cli("db", "upgrade")
+    server.cli("demo")
+    log = open(work / "server.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([IDP, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{server.url}/.well-known/openid-configuration", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start: " + (work / "server.log").read_text()[-2000:])
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
