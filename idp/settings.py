@@ -102,7 +102,8 @@ class AccountSettings:
 class Settings:
     env: str = "development"
     issuer: str = "http://127.0.0.1:5000"
-    database_url: str = "sqlite:///instance/idp.db"
+    # Flask-SQLAlchemy puts a relative SQLite path under the instance/ folder.
+    database_url: str = "sqlite:///idp.db"
     redis_url: str = ""
     secret_key: str = ""
     subject_secret: str = ""

@@ -19,7 +19,7 @@ PRODUCTION = {
 def test_defaults_are_development():
     settings = load_settings({})
     assert settings.env == "development" and settings.issuer == "http://127.0.0.1:5000"
-    assert settings.database_url.startswith("sqlite:///instance/")
+    assert settings.database_url == "sqlite:///idp.db"
 
 
 def test_order_file_then_env_then_overrides(tmp_path: Path, monkeypatch):

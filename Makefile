@@ -1,0 +1,24 @@
+# Two commands: `make run` (set up + serve with demo data on SQLite) and `make test` (set up + whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+.PHONY: run test setup
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+run: export IDP_CONFIG ?= config/default.toml
+run: setup
+	mkdir -p instance
+	$(BIN)/idp db upgrade
+	$(BIN)/idp demo
+	$(BIN)/idp serve --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/python -m pytest
