@@ -122,6 +122,29 @@ def accounts_create(personal_id: str | None, tax_code: str | None, password: str
     click.echo(json.dumps({"account_id": account.id, "kind": account.kind}))
 
 
+@accounts.command("add-representative")
+@click.option("--tax-code", required=True, help="The business.")
+@click.option("--personal-id", required=True, help="The citizen who represents it.")
+@click.option("--role", default="legal_representative", show_default=True)
+@with_appcontext
+def accounts_add_representative(tax_code: str, personal_id: str, role: str) -> None:
+    """Name a citizen account as a legal representative of a business account."""
+    from idp.accounts.service import AccountError
+    from idp.accounts.service import add_representative
+    from idp.accounts.service import find_account
+
+    business, citizen = find_account(tax_code), find_account(personal_id)
+    if business is None or citizen is None:
+        _fail("both accounts must exist")
+    try:
+        add_representative(business, citizen, role)
+    except AccountError as exc:
+        db.session.rollback()
+        _fail(f"{exc.code}: {exc.message}")
+    db.session.commit()
+    click.echo(json.dumps({"business_account_id": business.id, "citizen_account_id": citizen.id, "role": role}))
+
+
 @click.group()
 def clients() -> None:
     """Manage portals (OIDC clients)."""

@@ -14,6 +14,7 @@ from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ def register_error_handlers(app: Flask) -> None:
             response.status_code = error.status
             return response
         return error_page(error.status, _("Something is not right"), _(error.message))
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
+        return error_page(400, _("This form has expired"),
+                          _("For your safety, forms expire. Go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Response | tuple[str, int]:

@@ -9,6 +9,7 @@ from datetime import date
 from limits import RateLimitItemPerSecond
 from sqlalchemy import select
 
+from idp.accounts.admin_units import check_address_units
 from idp.accounts.identifiers import InvalidIdentifier
 from idp.accounts.identifiers import check_personal_id
 from idp.accounts.identifiers import check_tax_code
@@ -17,6 +18,7 @@ from idp.accounts.models import Account
 from idp.accounts.models import AccountKind
 from idp.accounts.models import AccountStatus
 from idp.accounts.models import AttributeVerification
+from idp.accounts.models import BusinessRepresentative
 from idp.audit import record
 from idp.errors import IdpError
 from idp.extensions import db
@@ -28,7 +30,8 @@ from idp.passwords import needs_rehash
 from idp.passwords import verify_secret
 from idp.settings import current_settings
 
-PROFILE_ATTRIBUTES = ("full_name", "birthdate", "gender", "email", "phone")
+PROFILE_ATTRIBUTES = ("full_name", "birthdate", "gender", "email", "phone", "street_address", "province_code",
+                      "ward_code")
 
 
 class AccountError(IdpError):
@@ -51,6 +54,9 @@ class NewAccount:
     phone: str | None = None
     given_name: str | None = None
     family_name: str | None = None
+    street_address: str | None = None
+    province_code: str | None = None
+    ward_code: str | None = None
 
 
 def check_identifier(kind: str, identifier: str, birthdate: date | None = None, gender: str | None = None) -> str:
@@ -81,10 +87,16 @@ def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0)
         raise AccountError("account_exists", N_("An account with this identifier already exists."))
     if new.password is not None:
         check_password_policy(new.password)
+    if new.province_code or new.ward_code:
+        try:
+            check_address_units(new.province_code or "", new.ward_code)
+        except InvalidIdentifier as exc:
+            raise AccountError(exc.code, exc.message) from exc
     account = Account(kind=new.kind, identifier=identifier, status=AccountStatus.ACTIVE,
                       password_hash=hash_secret(new.password) if new.password else None,
                       full_name=new.full_name.strip(), given_name=new.given_name, family_name=new.family_name,
-                      birthdate=new.birthdate, gender=new.gender, email=new.email or None, phone=new.phone or None)
+                      birthdate=new.birthdate, gender=new.gender, email=new.email or None, phone=new.phone or None,
+                      street_address=new.street_address, province_code=new.province_code, ward_code=new.ward_code)
     db.session.add(account)
     for attribute in PROFILE_ATTRIBUTES:
         if getattr(account, attribute):
@@ -92,6 +104,25 @@ def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0)
     db.session.flush()
     record("account.created", account_id=account.id, kind=new.kind, source=source)
     return account
+
+
+def add_representative(business: Account, citizen: Account, role: str = "legal_representative") -> None:
+    """Name a citizen account as entitled to act for a business account. Caller commits."""
+    if business.kind != AccountKind.BUSINESS or citizen.kind != AccountKind.CITIZEN:
+        raise AccountError("wrong_account_kind", N_("A representative is a citizen account acting for a business."))
+    exists = db.session.execute(select(BusinessRepresentative).where(
+        BusinessRepresentative.business_id == business.id, BusinessRepresentative.citizen_id == citizen.id)).first()
+    if exists:
+        raise AccountError("representative_exists", N_("This person already represents this business."))
+    db.session.add(BusinessRepresentative(business_id=business.id, citizen_id=citizen.id, role=role))
+    record("account.representative_added", account_id=business.id, citizen_account_id=citizen.id, role=role)
+
+
+def representatives_of(business: Account) -> list[Account]:
+    """Return the citizen accounts that may act for a business."""
+    return list(db.session.execute(
+        select(Account).join(BusinessRepresentative, BusinessRepresentative.citizen_id == Account.id)
+        .where(BusinessRepresentative.business_id == business.id).order_by(Account.id)).scalars())
 
 
 def find_account(identifier: str) -> Account | None:

@@ -82,6 +82,25 @@ def _address(account: Account) -> dict[str, str] | None:
     return {k: v for k, v in address.items() if v}
 
 
+def scopes_for_claims(claims_request: Mapping[str, Any] | None) -> set[str]:
+    """Return the scopes whose claims an OIDC Core §5.5 `claims` request names."""
+    if not claims_request:
+        return set()
+    names = {name for member in claims_request.values() if member for name in member}
+    return {scope for scope, claims in SCOPE_CLAIMS.items() if names & set(claims) and scope != "openid"}
+
+
+def scope_with_requested_claims(scope: str, raw_claims: str | None, client) -> str:  # noqa: ANN001
+    """OIDC Core §5.5: claims requested by name are released like their scope (so consent and
+    release follow one rule), within the portal's allowed scopes. Malformed requests add nothing."""
+    try:
+        extra = scopes_for_claims(parse_claims_request(raw_claims)) - set(scope.split())
+    except ValueError:
+        return scope
+    allowed = client.get_allowed_scope(" ".join(sorted(extra)))
+    return f"{scope} {allowed}" if allowed else scope
+
+
 def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
     """Parse the OIDC Core §5.5 `claims` parameter; raise ValueError with a reason if malformed."""
     if not raw:

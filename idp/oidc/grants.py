@@ -22,6 +22,7 @@ from idp.audit import record
 from idp.extensions import db
 from idp.oidc import service
 from idp.oidc.claims import for_scope
+from idp.oidc.claims import scope_with_requested_claims
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import Client
 from idp.oidc.models import RefreshToken
@@ -108,6 +109,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     """Authorization code grant: codes are single-use, 60 s, bound to client and redirect URI."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri = super().validate_authorization_request()
+        request = self.request
+        request.scope = scope_with_requested_claims(request.scope or "", request.payload.data.get("claims"),
+                                                    request.client)
+        return redirect_uri
 
     def create_authorization_response(self, redirect_uri: str, grant_user: Account) -> tuple:
         """Issue the code; answer with `query` or `form_post` and always `iss` (RFC 9207 §2)."""

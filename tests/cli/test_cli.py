@@ -61,3 +61,23 @@ def test_audit_verify_reports_intact_and_broken_chain(app, runner, make_account)
         db.session.commit()
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code == 1 and f"event {first_id}" in broken.output
+
+
+def test_business_names_its_legal_representative(app, runner, make_account):
+    from idp.accounts.service import find_account
+    from idp.accounts.service import representatives_of
+
+    make_account("001090001601")
+    make_account("0100109106", kind="business", full_name="Công ty Thử nghiệm")
+    added = runner.invoke(args=["accounts", "add-representative", "--tax-code", "0100109106",
+                                "--personal-id", "001090001601"])
+    assert added.exit_code == 0, added.output
+    again = runner.invoke(args=["accounts", "add-representative", "--tax-code", "0100109106",
+                                "--personal-id", "001090001601"])
+    assert again.exit_code == 2 and "representative_exists" in again.output
+    wrong = runner.invoke(args=["accounts", "add-representative", "--tax-code", "001090001601",
+                                "--personal-id", "001090001601"])
+    assert wrong.exit_code == 2 and "wrong_account_kind" in wrong.output
+    with app.app_context():
+        reps = representatives_of(find_account("0100109106"))
+        assert [r.identifier for r in reps] == ["001090001601"]

@@ -173,3 +173,18 @@ def test_userinfo_get_and_post(browser, client, make_account, make_client):
     assert client.get("/oauth2/userinfo").status_code == 401
     bad = client.get("/oauth2/userinfo", headers={"Authorization": "Bearer not-a-token"})
     assert bad.status_code == 401 and "invalid_token" in bad.headers["WWW-Authenticate"]
+
+
+def test_claims_parameter_requests_individual_claims(browser, client, make_account, make_client):
+    """OIDC Core §5.5: a claim requested by name is released (within the portal's allowed scopes)."""
+    import json
+
+    make_account("001090000786")
+    client_id, secret = make_client(trusted=True, scopes=["openid", "profile", "email"])
+    claims = json.dumps({"id_token": {"email": {"essential": True}, "vn_personal_id": None}})
+    params = browser.code_for("001090000786", client_id, scope="openid", claims=claims)
+    body = browser.exchange(params["code"], client_id, secret).get_json()
+    id_claims = decode_with_jwks(client, body["id_token"])[1]
+    assert id_claims["email"] == "test@example.vn"
+    assert "vn_personal_id" not in id_claims  # national_id is not among this portal's scopes
+    assert set(body["scope"].split()) == {"openid", "email"}
