@@ -11,12 +11,12 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.grants import BaseGrant
 from authlib.oidc.core.errors import ConsentRequiredError
 from authlib.oidc.core.errors import LoginRequiredError
-from authlib.common.urls import add_params_to_uri
 from flask import Response
 from flask import render_template
 from flask import request
@@ -70,11 +70,12 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
 
     data = grant.request.payload.data
     prompts = set((data.get("prompt") or "").split())
-    if login is not None and not _is_fresh_login():
-        # OIDC Core §3.1.2.1: prompt=login, an exceeded max_age or another user's id_token_hint
-        # all mean this session cannot answer the request without a new login.
-        if "login" in prompts or _too_old(login, data.get("max_age")) or not _hint_matches(login, grant):
-            login = None
+    # OIDC Core §3.1.2.1: prompt=login, an exceeded max_age or another user's id_token_hint
+    # all mean this session cannot answer the request without a new login.
+    if login is not None and not _is_fresh_login() and (
+        "login" in prompts or _too_old(login, data.get("max_age")) or not _hint_matches(login, grant)
+    ):
+        login = None
     if login is None:
         if "none" in prompts:
             raise LoginRequiredError()
@@ -89,12 +90,14 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
 
 
 def _is_fresh_login() -> bool:
-    """True once, right after the login page sent the browser back to this exact request."""
+    """True while the browser finishes the exact request the login page sent it back to."""
     marker = session.get("fresh_login_for")
-    if marker and marker == request.full_path.rstrip("?"):
-        session.pop("fresh_login_for", None)
-        return True
-    return False
+    return bool(marker) and marker == request.full_path.rstrip("?")
+
+
+def forget_fresh_login() -> None:
+    """The request that followed the login has ended (code issued or error): a fresh login is used up."""
+    session.pop("fresh_login_for", None)
 
 
 def _too_old(login: LoginState, max_age: str | None) -> bool:

@@ -58,9 +58,8 @@ def check_uri(uri: str, kind: str) -> str:
     if "*" in uri:
         raise InvalidClientMetadata(error, f"{kind} must not contain wildcards: {uri}")
     loopback = parts.hostname in LOOPBACK_HOSTS
-    if parts.scheme == "http":
-        if current_settings().is_production or not loopback:
-            raise InvalidClientMetadata(error, f"{kind} must use https (http only for loopback in development): {uri}")
+    if parts.scheme == "http" and (current_settings().is_production or not loopback):
+        raise InvalidClientMetadata(error, f"{kind} must use https (http only for loopback in development): {uri}")
     return uri
 
 
@@ -72,7 +71,7 @@ def register_client(reg: ClientRegistration) -> tuple[Client, str | None]:
         raise InvalidClientMetadata("invalid_redirect_uri", "At least one redirect_uri is required.")
     redirect_uris = [check_uri(u, "redirect_uri") for u in reg.redirect_uris]
     post_logout = [check_uri(u, "post_logout_redirect_uri") for u in reg.post_logout_redirect_uris]
-    backchannel = check_uri(reg.backchannel_logout_uri, "backchannel_logout_uri") if reg.backchannel_logout_uri else None
+    backchannel = reg.backchannel_logout_uri and check_uri(reg.backchannel_logout_uri, "backchannel_logout_uri")
     if reg.token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
         raise InvalidClientMetadata("invalid_client_metadata",
                                     f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}.")

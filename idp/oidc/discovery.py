@@ -33,7 +33,6 @@ def build_metadata(settings: Settings) -> dict:
         grant_types_supported=["authorization_code", "refresh_token", "client_credentials"],
         subject_types_supported=["pairwise", "public"],
         id_token_signing_alg_values_supported=list(ALGORITHMS),
-        userinfo_signing_alg_values_supported=list(ALGORITHMS),
         token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
         token_endpoint_auth_signing_alg_values_supported=["ES256", "RS256", "PS256", "EdDSA"],
         introspection_endpoint_auth_methods_supported=CONFIDENTIAL_AUTH_METHODS,

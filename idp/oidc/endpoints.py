@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet
 
-from idp.accounts.models import Account
 from idp.audit import record
 from idp.oidc.claims import for_scope
-from idp.oidc.grants import CONFIDENTIAL_AUTH_METHODS
 from idp.oidc.grants import CLIENT_AUTH_METHODS
+from idp.oidc.grants import CONFIDENTIAL_AUTH_METHODS
 from idp.oidc.models import RefreshToken
 from idp.oidc.runtime import runtime
 from idp.oidc.tokens import AccessToken
@@ -38,14 +39,8 @@ class UserInfo(UserInfoEndpoint):
     def __call__(self, request: Any) -> tuple:
         token = self.resource_protector.acquire_token("openid")
         if token.account is None:
-            from authlib.oauth2.rfc6750 import InvalidTokenError
-
             raise InvalidTokenError(description="This access token has no end-user.")
-        self._client = token.client
-        return super().__call__(request)
-
-    def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
-        return for_scope(user, scope, self._client)
+        return 200, for_scope(token.account, token.scope, token.client), default_json_headers
 
     def get_issuer(self) -> str:
         return current_settings().issuer

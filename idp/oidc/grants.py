@@ -15,6 +15,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
+from flask import g
 from joserfc.jwk import KeySet
 
 from idp.accounts.models import Account
@@ -98,10 +99,12 @@ class IdTokenExtension(OpenIDCode):
         return claims
 
     def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
-        return for_scope(user, scope, self._client)
+        # Authlib passes no client here; the extension is shared by all threads, so the
+        # request's client travels in flask.g, never on self.
+        return for_scope(user, scope, g.oidc_client)
 
     def encode_id_token(self, token: dict, request: Any) -> str:
-        self._client = request.client
+        g.oidc_client = request.client
         return super().encode_id_token(token, request)
 
 

@@ -74,6 +74,7 @@ def authorize_endpoint() -> Response | str | tuple[str, int]:
             return _consent_page(grant, form)
     grant.request.login_context = decision.login
     response = server.create_authorization_response(grant=grant, grant_user=decision.login.account)
+    authorize.forget_fresh_login()
     db.session.commit()
     return response
 
@@ -91,6 +92,7 @@ def _consent_page(grant, form: ConsentForm) -> str:  # noqa: ANN001 - Authlib gr
 
 def _authorize_error(error: OAuth2Error, state: str | None) -> Response | tuple[str, int]:
     db.session.rollback()
+    authorize.forget_fresh_login()
     response = authorize.error_response(error, state)
     if response is not None:
         return response

@@ -182,3 +182,19 @@ def test_idp_hint_and_acr_values_are_accepted(browser, client, make_account, mak
     params = browser.code_for("001090001009", client_id, acr_values="urn:vn:gov:sso:loa:low", idp_hint="vneid")
     claims = decode_with_jwks(client, browser.exchange(params["code"], client_id, secret).get_json()["id_token"])[1]
     assert claims["acr"] == "urn:vn:gov:sso:loa:low"
+
+
+def test_prompt_login_then_consent_completes(browser, make_account, make_client):
+    """prompt=login with a portal that still needs consent: one login, one consent, then the code."""
+    make_account("001090001010")
+    client_id, _ = make_client()
+    browser.code_for("001090001010", client_id, scope="openid")
+    start = browser.authorize(**_params(client_id, prompt="login", scope="openid email"))
+    assert start.location.startswith("/auth/login")
+    login = browser.login("001090001010", next_url=query_of(start.location)["next"])
+    consent = browser.client.get(login.location)
+    assert b'name="decision"' in consent.data
+    done = browser.consent(consent)
+    assert "code" in query_of(done.location)
+    # The fresh login is used up: the same request again must log in again.
+    assert browser.client.get(login.location).location.startswith("/auth/login")
