@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-.PHONY: run test setup
+.PHONY: run test setup translations
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -22,3 +22,9 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Refresh the translation catalogues after changing user-facing strings (see tests/test_translations.py).
+translations: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext --no-location --sort-output --project idp -o idp/translations/messages.pot .
+	$(BIN)/pybabel update -i idp/translations/messages.pot -d idp/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d idp/translations
