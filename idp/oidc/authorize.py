@@ -32,6 +32,8 @@ from idp.oidc.subject import subject_for
 from idp.settings import current_settings
 
 RESPONSE_MODES = ("query", "form_post")
+# Fields of our own consent form, never part of the portal's request.
+FORM_ONLY_FIELDS = ("csrf_token", "decision")
 PROMPTS = {"none", "login", "consent", "select_account"}
 
 
@@ -92,7 +94,7 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
 def _is_fresh_login() -> bool:
     """True while the browser finishes the exact request the login page sent it back to."""
     marker = session.get("fresh_login_for")
-    return bool(marker) and marker == request.full_path.rstrip("?")
+    return bool(marker) and marker == request_url()
 
 
 def forget_fresh_login() -> None:
@@ -127,9 +129,17 @@ def _with_claims(login: LoginState, raw_claims: str | None) -> LoginState:
     return replace(login, claims_request=parse_claims_request(raw_claims))
 
 
+def request_url() -> str:
+    """This authorization request as a GET URL (a POSTed request's form becomes its query)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    params = {k: v for k, v in request.values.items() if k not in FORM_ONLY_FIELDS}
+    return f"{request.path}?{urlencode(params)}"
+
+
 def login_redirect_url() -> str:
     """The login page, sent back to this exact authorization request afterwards."""
-    params = {"next": request.full_path.rstrip("?")}
+    params = {"next": request_url()}
     for name in ("login_hint", "ui_locales"):
         if request.args.get(name):
             params[name] = request.args[name]

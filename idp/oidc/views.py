@@ -44,6 +44,7 @@ def jwks() -> Response:
 
 
 @bp.route("/oauth2/authorize", methods=["GET", "POST"])
+@csrf.exempt  # OIDC Core §3.1.2.1: portals may POST the request; the consent form checks its own token.
 def authorize_endpoint() -> Response | str | tuple[str, int]:
     server = runtime().server
     state = request.values.get("state")
@@ -63,7 +64,7 @@ def authorize_endpoint() -> Response | str | tuple[str, int]:
         return redirect(authorize.login_redirect_url(), code=302)
     form = ConsentForm()
     if decision.action == "consent":
-        if request.method == "POST" and form.validate_on_submit():
+        if "decision" in request.form and form.validate_on_submit():
             if request.form.get("decision") != "allow":
                 from authlib.oauth2.rfc6749 import AccessDeniedError
 
@@ -87,7 +88,8 @@ def _consent_page(grant, form: ConsentForm) -> str:  # noqa: ANN001 - Authlib gr
     client = grant.request.client
     scopes = [s for s in (grant.request.scope or "").split() if s in SCOPE_CLAIMS and s != "openid"]
     return render_template("oidc/consent.html", client=client, scopes=scopes, form=form,
-                           login=current_login(), offline="offline_access" in grant.request.scope.split())
+                           login=current_login(), offline="offline_access" in grant.request.scope.split(),
+                           action=authorize.request_url())
 
 
 def _authorize_error(error: OAuth2Error, state: str | None) -> Response | tuple[str, int]:

@@ -198,3 +198,25 @@ def test_prompt_login_then_consent_completes(browser, make_account, make_client)
     assert "code" in query_of(done.location)
     # The fresh login is used up: the same request again must log in again.
     assert browser.client.get(login.location).location.startswith("/auth/login")
+
+
+def test_authorization_request_by_post(browser, make_account, make_client):
+    """OIDC Core §3.1.2.1: the authorization endpoint supports POST; login and consent still follow."""
+    make_account("001090001011")
+    client_id, _ = make_client()
+    start = browser.client.post("/oauth2/authorize", data=_params(client_id, nonce="post-nonce"))
+    assert start.status_code == 302 and start.location.startswith("/auth/login")
+    login = browser.login("001090001011", next_url=query_of(start.location)["next"])
+    consent = browser.client.get(login.location)
+    assert b'name="decision"' in consent.data
+    done = browser.consent(consent)
+    assert "code" in query_of(done.location) and query_of(done.location)["state"] == "s"
+
+
+def test_consent_decision_without_csrf_token_issues_nothing(browser, make_account, make_client):
+    make_account("001090001012")
+    client_id, _ = make_client()
+    start = browser.authorize(**_params(client_id))
+    login = browser.login("001090001012", next_url=query_of(start.location)["next"])
+    forged = browser.client.post(login.location, data={"decision": "allow"})
+    assert forged.status_code == 200 and b'name="decision"' in forged.data
