@@ -6,6 +6,7 @@ Database work lives in `idp.oidc.service`; these classes only adapt it to Authli
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -31,6 +32,8 @@ from idp.oidc.runtime import runtime
 from idp.oidc.tokens import GrantContext
 from idp.oidc.tokens import issue_token_response
 from idp.settings import current_settings
+
+log = logging.getLogger(__name__)
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -193,8 +196,14 @@ class PortalCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
-    """Authlib's save hook: refresh rows are added when issued; here only the audit event."""
+    """Authlib's save hook: rows were added when issued; here the audit event for user tokens.
+
+    Machine tokens (client_credentials) are stateless and only logged: an audit row per
+    back-end call would make the hot path a database write (see docs/architecture.md).
+    """
     account = request.user
-    record("token.issued", account_id=account.id if account else None, client_id=request.client.client_id,
+    if account is None:
+        log.info("token.issued grant_type=client_credentials client_id=%s", request.client.client_id)
+        return
+    record("token.issued", account_id=account.id, client_id=request.client.client_id,
            grant_type=request.payload.grant_type, refresh=("refresh_token" in token))
-    db.session.flush()
