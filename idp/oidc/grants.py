@@ -21,7 +21,6 @@ from joserfc.jwk import KeySet
 
 from idp.accounts.models import Account
 from idp.audit import record
-from idp.extensions import db
 from idp.oidc import service
 from idp.oidc.claims import for_scope
 from idp.oidc.claims import scope_with_requested_claims
