@@ -17,12 +17,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from idp.oidc.server import init_oidc
     from idp.oidc.views import bp as oidc_bp
     from idp.security import init_security
+    from idp.settings import configure_logging
     from idp.settings import load_settings
 
     app = Flask(__name__)
     settings = load_settings(overrides)
     app.config.from_mapping(settings.flask_config())
     app.extensions["idp.settings"] = settings
+    configure_logging(settings.log_level)
     init_extensions(app)
     init_security(app, settings)
     init_oidc(app, settings)

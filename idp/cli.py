@@ -65,6 +65,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 5)
+            # One control socket per user would be shared by every instance on the machine.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Flask:
             from idp import create_app
@@ -161,10 +163,11 @@ def clients() -> None:
 @click.option("--public-subject", is_flag=True, help="Same `sub` as other public-subject portals.")
 @click.option("--agency")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWKS for private_key_jwt.")
+@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), help="id_token_signed_response_alg.")
 @with_appcontext
 def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[str, ...],
                 backchannel_logout_uri: str | None, auth_method: str, scopes: tuple[str, ...], trusted: bool,
-                public_subject: bool, agency: str | None, jwks_file: str | None) -> None:
+                public_subject: bool, agency: str | None, jwks_file: str | None, id_token_alg: str | None) -> None:
     """Register a portal and print its client_id and client_secret (shown once)."""
     from idp.oidc.clients import DEFAULT_SCOPES
     from idp.oidc.clients import ClientRegistration
@@ -180,7 +183,8 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[st
         client, secret = register_client(ClientRegistration(
             name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
             backchannel_logout_uri=backchannel_logout_uri, token_endpoint_auth_method=auth_method,
-            scopes=wanted, trusted=trusted, public_subject=public_subject, agency=agency, jwks=jwks))
+            scopes=wanted, trusted=trusted, public_subject=public_subject, agency=agency, jwks=jwks,
+            id_token_signed_response_alg=id_token_alg))
     except InvalidClientMetadata as exc:
         db.session.rollback()
         _fail(f"{exc.code}: {exc.message}")

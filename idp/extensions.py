@@ -38,7 +38,9 @@ def select_locale() -> str:
         base = tag.split("-")[0].lower()
         if base in LOCALES:
             return base
-    return request.accept_languages.best_match(LOCALES) or "vi"
+    from idp.settings import current_settings
+
+    return request.accept_languages.best_match(LOCALES) or current_settings().default_locale
 
 
 def init_extensions(app: Flask) -> None:

@@ -14,6 +14,7 @@ from flask import Response
 from flask import g
 from flask import request
 from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp.settings import Settings
 
@@ -36,6 +37,10 @@ class ParameterError(BadRequest):
 def init_security(app: Flask, settings: Settings) -> None:
     """Install the parameter guard and the security headers."""
     limit = settings.max_parameter_length
+    if settings.proxy_hops:
+        # Behind N trusted reverse proxies: client address, scheme and host come from X-Forwarded-*.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     if settings.env != "production" and settings.features.sandbox:
         log.warning("SANDBOX FEATURES ARE ON (env=%s): never run this configuration in production", settings.env)
 
@@ -58,7 +63,8 @@ def init_security(app: Flask, settings: Settings) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: our own forms carry a Referer (Flask-WTF checks it over https); portals get none.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html":
             # form_post responses submit to the portal's redirect URI.
             action = response.headers.pop("X-Form-Action", "")

@@ -94,7 +94,8 @@ class Features:
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
-    # Kind -> identity source id the deployment requires before that kind may log in.
+    # Kind -> identity source id that must create accounts of that kind (password
+    # self-registration is then closed for it; enforcement at login arrives with the sources).
     required_source: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -109,6 +110,9 @@ class Settings:
     subject_secret: str = ""
     default_locale: str = "vi"
     max_parameter_length: int = 4096
+    # Number of trusted reverse proxies in front (X-Forwarded-For/Proto/Host); 0 = none.
+    proxy_hops: int = 0
+    log_level: str = "INFO"
     oidc: OidcSettings = field(default_factory=OidcSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
@@ -163,6 +167,15 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     settings = _build(Settings, _resolve_secrets(tree, ""), "")
     check_settings(settings)
     return settings
+
+
+def configure_logging(level: str) -> None:
+    """Give the process a log handler unless one exists (gunicorn, pytest and hosts bring their own)."""
+    import logging
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("idp").setLevel(level)
 
 
 def current_settings() -> Settings:
@@ -267,6 +280,8 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError("issuer", "issuer must be an http(s) URL without query or fragment.")
     if settings.issuer.endswith("/"):
         raise ConfigError("issuer", "issuer must not end with '/'.")
+    if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log_level", "log_level must be DEBUG, INFO, WARNING or ERROR.")
     if settings.oidc.id_token_alg not in SIGNING_ALGS:
         raise ConfigError("oidc.id_token_alg", f"oidc.id_token_alg must be one of {SIGNING_ALGS}.")
     if not 1 <= settings.oidc.code_ttl <= 60:
@@ -296,3 +311,6 @@ def _check_production(settings: Settings) -> None:
         raise ConfigError("features.sandbox", "Production refuses features.sandbox = true.")
     if settings.database_url.startswith("sqlite"):
         raise ConfigError("database_url", "Production needs PostgreSQL (IDP_DATABASE_URL), not SQLite.")
+    if not settings.redis_url:
+        raise ConfigError("redis_url", "Production needs Redis (IDP_REDIS_URL): rate limits and one-time values "
+                                       "must be shared by every worker.")

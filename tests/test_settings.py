@@ -12,7 +12,7 @@ from idp.settings import load_settings
 PRODUCTION = {
     "env": "production", "issuer": "https://sso.example.vn", "secret_key": "s" * 40, "subject_secret": "p" * 40,
     "database_url": "postgresql+psycopg://idp@db/idp", "keys": {"passphrase": "k" * 20},
-    "features": {"sandbox": False},
+    "features": {"sandbox": False}, "redis_url": "redis://cache:6379/0",
 }
 
 
@@ -50,6 +50,7 @@ def test_env_and_file_secrets_are_resolved_and_masked(tmp_path: Path, monkeypatc
     ({"features": {"sandbox": True}}, "features.sandbox"),
     ({"database_url": "sqlite:///x.db"}, "database_url"),
     ({"subject_secret": "short"}, "subject_secret"),
+    ({"redis_url": ""}, "redis_url"),
 ])
 def test_production_refuses_insecure_settings(change: dict, key: str):
     load_settings(PRODUCTION)  # the baseline is acceptable

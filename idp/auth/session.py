@@ -1,6 +1,6 @@
 """The single sign-on session: a signed cookie naming a server-side `LoginSession` row.
 
-The cookie holds only the session id (`sid`) and the account id; the row says whether the
+The cookie holds only the session id (`sid`) and the UI language; the row says whether the
 session is still alive, so logout in one process ends it for every process.
 """
 
@@ -29,7 +29,6 @@ class LoginState:
     auth_time: int
     acr: str
     amr: tuple[str, ...]
-    claims_request: dict | None = None
 
 
 def current_login() -> LoginState | None:

@@ -82,7 +82,6 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
         if "none" in prompts:
             raise LoginRequiredError()
         return Decision("login")
-    login = _with_claims(login, data.get("claims"))
     client = grant.request.client
     if "consent" in prompts or needs_consent(login.account, client, grant.request.scope):
         if "none" in prompts:
@@ -121,12 +120,6 @@ def _hint_matches(login: LoginState, grant: BaseGrant) -> bool:
     if claims.get("iss") != current_settings().issuer:
         raise InvalidRequestError("id_token_hint was issued by another provider.")
     return claims.get("sub") == subject_for(login.account.id, grant.request.client)
-
-
-def _with_claims(login: LoginState, raw_claims: str | None) -> LoginState:
-    from dataclasses import replace
-
-    return replace(login, claims_request=parse_claims_request(raw_claims))
 
 
 def request_url() -> str:

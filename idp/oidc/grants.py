@@ -12,6 +12,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidScopeError
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -22,6 +23,7 @@ from joserfc.jwk import KeySet
 from idp.accounts.models import Account
 from idp.audit import record
 from idp.oidc import service
+from idp.oidc.claims import SCOPES as END_USER_SCOPES
 from idp.oidc.claims import for_scope
 from idp.oidc.claims import scope_with_requested_claims
 from idp.oidc.models import AuthorizationCode
@@ -101,12 +103,19 @@ class IdTokenExtension(OpenIDCode):
         return claims
 
     def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
+        """OIDC Core §5.4: scope claims come from userinfo; the ID token carries `sub` and only the
+        claims requested for it with the `claims` parameter (§5.5), so no personal data travels in
+        ID tokens that portals later put in logout URLs."""
         # Authlib passes no client here; the extension is shared by all threads, so the
-        # request's client travels in flask.g, never on self.
-        return for_scope(user, scope, g.oidc_client)
+        # request's client and claims request travel in flask.g, never on self.
+        released = for_scope(user, scope, g.oidc_client)
+        wanted = {"sub", *g.oidc_id_token_claims}
+        return {name: value for name, value in released.items() if name in wanted}
 
     def encode_id_token(self, token: dict, request: Any) -> str:
         g.oidc_client = request.client
+        claims_request = (request.authorization_code.claims_request or {}) if request.authorization_code else {}
+        g.oidc_id_token_claims = tuple((claims_request.get("id_token") or {}).keys())
         return super().encode_id_token(token, request)
 
 
@@ -189,6 +198,14 @@ class PortalCredentialsGrant(grants.ClientCredentialsGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        # RFC 6749 §3.3 / §5.2: only the portal's allowed scopes, and none that speak for an end-user.
+        requested = set((self.request.payload.scope or "").split())
+        allowed = set(self.client.get_allowed_scope(" ".join(requested)).split()) - set(END_USER_SCOPES)
+        if requested - allowed:
+            raise InvalidScopeError(f"Scope not allowed for client_credentials: {' '.join(sorted(requested - allowed))}")
+
     def generate_token(self, user: Account | None = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
         return issue_token_response(self.request.client, scope or "", None, None, False)
@@ -204,5 +221,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     if account is None:
         log.info("token.issued grant_type=client_credentials client_id=%s", request.client.client_id)
         return
+    code = request.authorization_code
     record("token.issued", account_id=account.id, client_id=request.client.client_id,
-           grant_type=request.payload.grant_type, refresh=("refresh_token" in token))
+           grant_type=request.payload.grant_type, refresh=("refresh_token" in token),
+           acr=code.acr if code else None, acr_values=code.acr_values if code else None)

@@ -133,6 +133,8 @@ class AuthorizationCode(db.Model):
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     claims_request: Mapped[dict | None] = mapped_column(JSON)
+    # What the portal asked for (OIDC Core §3.1.2.1); `acr` is what the login reached.
+    acr_values: Mapped[str | None] = mapped_column(String(512))
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(8))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -140,8 +142,8 @@ class AuthorizationCode(db.Model):
     grant_id: Mapped[str | None] = mapped_column(String(64))
 
     # --- authlib AuthorizationCodeMixin ---
-    def get_redirect_uri(self) -> str:
-        return self.redirect_uri
+    def get_redirect_uri(self) -> str | None:
+        return self.redirect_uri or None
 
     def get_scope(self) -> str:
         return self.scope
@@ -174,6 +176,7 @@ class Grant(db.Model):
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     claims_request: Mapped[dict | None] = mapped_column(JSON)
+    acr_values: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

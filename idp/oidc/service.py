@@ -21,6 +21,7 @@ from idp.accounts.models import Account
 from idp.dbtypes import digest
 from idp.dbtypes import utcnow
 from idp.extensions import db
+from idp.oidc.claims import parse_claims_request
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import Client
 from idp.oidc.models import Consent
@@ -49,14 +50,16 @@ def save_authorization_code(code: str, request: Any, login: Any) -> Authorizatio
         code_hash=digest(code),
         client_id=request.client.client_id,
         account_id=request.user.id,
-        redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+        # As sent: RFC 6749 §4.1.3 asks for redirect_uri at the token endpoint only if it was sent here.
+        redirect_uri=request.payload.redirect_uri or "",
         scope=request.scope or "",
         nonce=data.get("nonce"),
         sid=login.sid,
         auth_time=login.auth_time,
         acr=login.acr,
         amr=list(login.amr),
-        claims_request=login.claims_request,
+        claims_request=parse_claims_request(data.get("claims")),
+        acr_values=(data.get("acr_values") or None),
         code_challenge=data.get("code_challenge"),
         code_challenge_method="S256" if data.get("code_challenge") else None,
         expires_at=utcnow() + timedelta(seconds=current_settings().oidc.code_ttl),
@@ -96,7 +99,7 @@ def create_grant(code: AuthorizationCode) -> Grant:
     """Open a token family for a redeemed code and remember it on the code."""
     grant = Grant(id=secrets.token_urlsafe(24), client_id=code.client_id, account_id=code.account_id,
                   scope=code.scope, sid=code.sid, auth_time=code.auth_time, acr=code.acr, amr=list(code.amr),
-                  claims_request=code.claims_request)
+                  claims_request=code.claims_request, acr_values=code.acr_values)
     db.session.add(grant)
     code.grant_id = grant.id
     return grant

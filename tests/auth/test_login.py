@@ -97,3 +97,23 @@ def test_security_headers_on_pages(client):
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_https_deployment_behind_proxy(database_url, keys_dir, make_account):
+    """Behind a TLS proxy: forms still pass the strict CSRF referrer check; cookies are Secure."""
+    from idp import create_app
+    from tests.conftest import base_settings
+
+    app = create_app(base_settings(database_url, keys_dir, issuer="https://sso.example.vn", proxy_hops=1))
+    client = app.test_client()
+    make_account("001090001208")
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "sso.example.vn", "X-Forwarded-For": "203.0.113.9"}
+    page = client.get("/auth/login", headers=proxy)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    response = client.post("/auth/login", headers={**proxy, "Referer": "https://sso.example.vn/auth/login"},
+                           data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                                 "identifier": "001090001208", "password": PASSWORD})
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"]
+    with app.app_context():
+        db.engine.dispose()

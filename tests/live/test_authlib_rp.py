@@ -76,7 +76,7 @@ def test_authlib_client_logs_in_and_validates_id_token(live_server):
     body = result.get_json()
     assert body["claims"]["iss"] == live_server.url
     assert body["claims"]["acr"] == "urn:vn:gov:sso:loa:low"
-    assert body["claims"]["name"] == "Nguyễn Văn An"
+    assert body["userinfo"]["name"] == "Nguyễn Văn An"
     assert body["userinfo"]["sub"] == body["claims"]["sub"]
 
     # Single sign-on: a second authorization request completes without the login page.

@@ -51,8 +51,10 @@ def test_full_flow_issues_verifiable_id_token(browser, client, make_account, mak
     assert claims["acr"] == "urn:vn:gov:sso:loa:low"
     assert claims["amr"] == ["pwd"]
     assert claims["sid"] and claims["auth_time"] <= claims["iat"]
-    assert claims["name"] == "Nguyễn Văn Test"
-    assert "vn_personal_id" not in claims
+    # OIDC Core §5.4: scope claims come from userinfo; no personal data in the ID token.
+    assert "name" not in claims and "vn_personal_id" not in claims
+    info = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}).get_json()
+    assert info["name"] == "Nguyễn Văn Test" and info["sub"] == claims["sub"]
 
     at_header, at_claims = decode_with_jwks(client, body["access_token"])
     assert at_header["typ"] == "at+jwt"  # RFC 9068 §2.1
@@ -116,7 +118,8 @@ def test_national_id_released_only_to_entitled_portal(browser, client, make_acco
     params = browser.code_for("001090000782", plain_id, scope="openid profile national_id")
     body = browser.exchange(params["code"], plain_id, plain_secret).get_json()
     assert "national_id" not in body["scope"].split()
-    assert "vn_personal_id" not in decode_with_jwks(client, body["id_token"])[1]
+    plain_info = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert "vn_personal_id" not in plain_info.get_json()
 
     entitled_id, entitled_secret = make_client(trusted=True, redirect_uris=["https://tax.example.vn/callback"],
                                                scopes=["openid", "profile", "national_id"])
@@ -125,7 +128,8 @@ def test_national_id_released_only_to_entitled_portal(browser, client, make_acco
     token = client.post("/oauth2/token", data={"grant_type": "authorization_code", "code": params["code"],
                                                "redirect_uri": "https://tax.example.vn/callback"},
                         headers=basic_auth(entitled_id, entitled_secret)).get_json()
-    assert decode_with_jwks(client, token["id_token"])[1]["vn_personal_id"] == "001090000782"
+    info = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}).get_json()
+    assert info["vn_personal_id"] == "001090000782"
 
 
 def test_form_post_response_mode(browser, make_account, make_client):
@@ -185,6 +189,7 @@ def test_claims_parameter_requests_individual_claims(browser, client, make_accou
     params = browser.code_for("001090000786", client_id, scope="openid", claims=claims)
     body = browser.exchange(params["code"], client_id, secret).get_json()
     id_claims = decode_with_jwks(client, body["id_token"])[1]
-    assert id_claims["email"] == "test@example.vn"
+    assert id_claims["email"] == "test@example.vn"  # requested for the ID token by name
+    assert "name" not in id_claims and "email_verified" not in id_claims
     assert "vn_personal_id" not in id_claims  # national_id is not among this portal's scopes
     assert set(body["scope"].split()) == {"openid", "email"}

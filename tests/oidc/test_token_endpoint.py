@@ -14,6 +14,7 @@ from idp.oidc.models import RefreshToken
 from tests.conftest import basic_auth
 from tests.conftest import decode_with_jwks
 from tests.conftest import pkce_pair
+from tests.conftest import query_of
 
 CB = "https://portal.example.vn/callback"
 
@@ -227,3 +228,26 @@ def test_refresh_token_is_stored_only_as_digest(app, browser, make_account, make
     with app.app_context():
         stored = db.session.execute(select(RefreshToken.token_hash)).scalars().all()
     assert body["refresh_token"] not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+def test_client_credentials_scope_is_checked(client, make_client):
+    """RFC 6749 §5.2: invalid_scope for a scope the portal may not have; end-user scopes make no sense here."""
+    client_id, secret = make_client()
+    for scope in ("bogus", "national_id", "openid profile"):
+        response = client.post("/oauth2/token", data={"grant_type": "client_credentials", "scope": scope},
+                               headers=basic_auth(client_id, secret))
+        assert response.status_code == 400 and response.get_json()["error"] == "invalid_scope"
+
+
+def test_redirect_uri_not_sent_is_not_required_at_token_endpoint(browser, client, make_account, make_client):
+    """RFC 6749 §4.1.3: redirect_uri is required at the token endpoint only if it was in the request."""
+    make_account("001090000814")
+    client_id, secret = make_client(trusted=True)
+    start = browser.authorize(response_type="code", client_id=client_id, scope="openid")
+    login = browser.login("001090000814", next_url=query_of(start.location)["next"])
+    done = client.get(login.location)
+    assert done.location.startswith(CB + "?")
+    response = client.post("/oauth2/token", data={"grant_type": "authorization_code",
+                                                  "code": query_of(done.location)["code"]},
+                           headers=basic_auth(client_id, secret))
+    assert response.status_code == 200, response.get_json()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dbdb6f558391
+Revision ID: de39806df394
 Revises: 
-Create Date: 2026-11-22 21:50:05.441137
+Create Date: 2026-11-22 22:31:25.304045
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'dbdb6f558391'
+revision = 'de39806df394'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -120,6 +120,7 @@ def upgrade():
     sa.Column('acr', sa.String(length=64), nullable=True),
     sa.Column('amr', sa.JSON(), nullable=False),
     sa.Column('claims_request', sa.JSON(), nullable=True),
+    sa.Column('acr_values', sa.String(length=512), nullable=True),
     sa.Column('code_challenge', sa.String(length=128), nullable=True),
     sa.Column('code_challenge_method', sa.String(length=8), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
@@ -184,6 +185,7 @@ def upgrade():
     sa.Column('acr', sa.String(length=64), nullable=True),
     sa.Column('amr', sa.JSON(), nullable=False),
     sa.Column('claims_request', sa.JSON(), nullable=True),
+    sa.Column('acr_values', sa.String(length=512), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE'),
