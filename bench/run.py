@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import html
 import http.client
@@ -115,15 +116,23 @@ class Http:
             hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None and "Content-Type" not in hdrs:
             hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        try:
-            self.conn.request(method, path, body=body, headers=hdrs)
-            resp = self.conn.getresponse()
-            data = resp.read()
-        except Exception:
-            self.reset()
-            raise
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+            try:
+                self.conn.request(method, path, body=body, headers=hdrs)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection the server closed while idle: reconnect once.
+                self.reset()
+                if not reused or attempt == 2:
+                    raise
+            except Exception:
+                self.reset()
+                raise
         for raw in resp.headers.get_all("Set-Cookie") or []:
             name, _, rest = raw.partition("=")
             value = rest.split(";", 1)[0]
@@ -324,7 +333,7 @@ def generate_codes(port: int, cookies: dict[str, str], deadline: float, limit: i
     codes, errors, samples = [], 0, []
     while len(codes) < limit and time.monotonic() < deadline and errors < 50:
         try:
-            codes.append(browser_code(h))
+            codes.append((time.monotonic(), *browser_code(h)))
         except Exception as exc:  # noqa: BLE001
             errors += 1
             if len(samples) < 3:
@@ -362,14 +371,14 @@ def proc_children(pid: int) -> list[int]:
     return found
 
 
-def proc_times(pid: int) -> tuple[float, float] | None:
-    """(utime+stime, cutime+cstime) in seconds, or None if the process is gone."""
+def proc_times(pid: int) -> tuple[float, float, float, float] | None:
+    """(utime, stime, cutime, cstime) in seconds, or None if the process is gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK, (int(fields[13]) + int(fields[14])) / CLK_TCK
+    return tuple(int(x) / CLK_TCK for x in fields[11:15])  # type: ignore[return-value]
 
 
 def proc_rss_kb(pid: int) -> int:
@@ -377,6 +386,18 @@ def proc_rss_kb(pid: int) -> int:
         with open(f"/proc/{pid}/status") as handle:
             for line in handle:
                 if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_pss_kb(pid: int) -> int:
+    """Proportional set size: shared (copy-on-write) pages divided among the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -419,6 +440,19 @@ class PostgresDatabase:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         self._admin(f'CREATE DATABASE "{self.name}"')
 
+    def backend_cpu(self) -> dict[int, float]:
+        """CPU-seconds so far of each PostgreSQL backend process connected to the benchmark database."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
+            pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,))]
+        cpu = {}
+        for pid in pids:
+            times = proc_times(pid)  # the server runs on this machine: its backends are in /proc
+            if times:
+                cpu[pid] = times[0] + times[1]
+        return cpu
+
     def drop(self) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -451,7 +485,8 @@ class Server:
         return env
 
     def cli(self, env: dict[str, str], *argv: str) -> str:
-        done = subprocess.run([idp_executable(), *argv], env=env, cwd=self.work, capture_output=True, text=True,
+        command = [idp_executable(), *argv]
+        done = subprocess.run(command, env=env, cwd=self.work, capture_output=True, text=True,  # noqa: S603
                               timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"idp {' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -468,7 +503,7 @@ class Server:
         self.cli(env, "db", "upgrade")
         self.cli(env, "demo")
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own console script
             [idp_executable(), "serve", "--host", HOST, "--port", str(self.port), "--workers", str(self.args.workers),
              "--threads", str(self.args.threads)],
             env=env, cwd=self.work, stdout=self._log, stderr=subprocess.STDOUT)
@@ -490,21 +525,32 @@ class Server:
         self.known_pids.update(pids)
         return pids
 
-    def cpu_seconds(self) -> float:
-        """Master (incl. reaped children) + live workers, in CPU-seconds."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """(user, system) CPU-seconds of the master (incl. reaped workers) and the live workers."""
         assert self.process is not None
-        total = 0.0
+        user = system = 0.0
         master = proc_times(self.process.pid)
         if master:
-            total += master[0] + master[1]
+            user, system = master[0] + master[2], master[1] + master[3]
         for pid in proc_children(self.process.pid):
             times = proc_times(pid)
             if times:
-                total += times[0]
-        return total
+                user, system = user + times[0], system + times[1]
+        return user, system
 
     def rss_kb(self) -> int:
         return sum(proc_rss_kb(pid) for pid in self.pids())
+
+    def pss_kb(self) -> int:
+        return sum(proc_pss_kb(pid) for pid in self.pids())
+
+    def db_cpu(self) -> dict[int, float]:
+        if self.pg is None:
+            return {}
+        try:
+            return self.pg.backend_cpu()
+        except Exception:  # noqa: BLE001 - optional measurement
+            return {}
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -516,10 +562,8 @@ class Server:
                 self.process.kill()
                 self.process.wait(timeout=10)
                 for pid in workers:  # only the workers this master started
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
         if self._log is not None:
             self._log.close()
         if self.pg is not None:
@@ -557,39 +601,57 @@ def run_phase(server: Server, name: str, payloads: list[dict[str, Any]], duratio
     procs = [MP.Process(target=client_process, daemon=True,
                         args=(server.port, name, payload, deadline, go, ready, out, i, per_process))
              for i, payload in enumerate(payloads)]
+    try:
+        return _timed(server, name, procs, go, ready, out, deadline, duration)
+    except BaseException:
+        for proc in procs:
+            if proc.pid is not None and proc.is_alive():
+                proc.terminate()
+        raise
+    finally:
+        for proc in procs:
+            if proc.pid is not None:
+                proc.join(timeout=10)
+                if proc.is_alive():
+                    proc.terminate()
+
+
+def _timed(server: Server, name: str, procs: list[Any], go: Any, ready: Any, out: Any, deadline: Any,
+           duration: float) -> dict[str, Any]:
     for proc in procs:
         proc.start()
     for _ in procs:
         ready.get(timeout=60)
     time.sleep(0.05)
+    db_before = server.db_cpu()
     cpu_before = server.cpu_seconds()
-    peak_rss = server.rss_kb()
+    peak_rss, peak_pss = server.rss_kb(), server.pss_kb()
     started = time.monotonic()
+    next_pss = started + 0.5
     deadline.value = started + duration
     go.set()
     results: list[dict[str, Any]] = []
     hard_stop = started + duration + 120
     while len(results) < len(procs):
-        try:
+        with contextlib.suppress(queue.Empty):
             results.append(out.get(timeout=0.05))
-        except queue.Empty:
-            pass
         peak_rss = max(peak_rss, server.rss_kb())
+        if time.monotonic() >= next_pss:  # smaps_rollup walks page tables: sample it less often
+            peak_pss, next_pss = max(peak_pss, server.pss_kb()), time.monotonic() + 0.5
         if time.monotonic() > hard_stop:
             break
     finished = max((r["end"] for r in results), default=time.monotonic())
     cpu_after = server.cpu_seconds()
-    peak_rss = max(peak_rss, server.rss_kb())
-    for proc in procs:
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.terminate()
+    db_after = server.db_cpu()
+    peak_rss, peak_pss = max(peak_rss, server.rss_kb()), max(peak_pss, server.pss_kb())
     elapsed = max(finished - started, 1e-9)
     latencies = sorted(x for r in results for x in r["latencies"])
     requests = len(latencies)
     errors = sum(r["errors"] for r in results)
-    cpu = cpu_after - cpu_before
+    cpu_user, cpu_sys = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
+    cpu = cpu_user + cpu_sys
     samples = [s for r in results for s in r["samples"]]
+    db_cpu = sum(max(0.0, t - db_before.get(pid, 0.0)) for pid, t in db_after.items()) if server.pg else None
     notes = []
     if len(results) < len(procs):
         notes.append(f"{len(procs) - len(results)} client processes did not report (killed)")
@@ -603,12 +665,17 @@ def run_phase(server: Server, name: str, payloads: list[dict[str, Any]], duratio
         "elapsed_s": round(elapsed, 3),
         "requests_per_s": round(requests / elapsed, 1),
         "server_cpu_s": round(cpu, 3),
+        "server_cpu_user_s": round(cpu_user, 3),
+        "server_cpu_system_s": round(cpu_sys, 3),
         "requests_per_cpu_s": round(requests / cpu, 1) if cpu > 0 else None,
         "server_cpu_utilisation": round(cpu / elapsed, 2),
         "target_per_cpu_s": SCENARIOS[name],
+        "postgres_backend_cpu_s": round(db_cpu, 3) if db_cpu is not None else None,
+        "postgres_backend_cpu_utilisation": round(db_cpu / elapsed, 2) if db_cpu is not None else None,
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 2) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2) if latencies else None,
         "peak_rss_mb": round(peak_rss / 1024, 1),
+        "peak_pss_mb": round(peak_pss / 1024, 1),
         "error_samples": samples[:5],
         "notes": notes,
         "_collected": [c for r in results for c in r["collected"]],
@@ -633,7 +700,8 @@ def pregenerate_codes(server: Server, cookies: dict[str, str], seconds: float, l
         batches.append(out.get(timeout=seconds + 120))
     for proc in procs:
         proc.join(timeout=10)
-    codes = [c for b in batches for c in b["codes"]]
+    # Oldest first, so that every client process spends its codes in the order they were issued.
+    codes = [(code, verifier) for _, code, verifier in sorted(c for b in batches for c in b["codes"])]
     samples = [s for b in batches for s in b["samples"]]
     return codes, samples
 
@@ -736,12 +804,21 @@ def fmt(value: Any, digits: int = 0) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def usr_sys(row: dict[str, Any]) -> str:
+    user, system = row.get("server_cpu_user_s"), row.get("server_cpu_system_s")
+    if not user and not system:
+        return "-"
+    return f"{100 * user / (user + system):.0f}/{100 * system / (user + system):.0f}"
+
+
 def table(backend: str, rows: list[dict[str, Any]]) -> str:
     head = ["scenario", "requests", "errors", "req/s", "req/CPU-s", "target", "p50 ms", "p99 ms", "srv CPU",
-            "peak RSS MB"]
+            "usr/sys", "pg CPU", "RSS MB", "PSS MB"]
     lines = [[r["scenario"], fmt(r.get("requests")), fmt(r.get("errors")), fmt(r.get("requests_per_s")),
               fmt(r.get("requests_per_cpu_s")), fmt(r.get("target_per_cpu_s")), fmt(r.get("p50_ms"), 1),
-              fmt(r.get("p99_ms"), 1), fmt(r.get("server_cpu_utilisation"), 2), fmt(r.get("peak_rss_mb"), 1)]
+              fmt(r.get("p99_ms"), 1), fmt(r.get("server_cpu_utilisation"), 2), usr_sys(r),
+              fmt(r.get("postgres_backend_cpu_utilisation"), 2), fmt(r.get("peak_rss_mb"), 1),
+              fmt(r.get("peak_pss_mb"), 1)]
              for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=False)]
     out = [f"== {backend} =="]
@@ -761,7 +838,8 @@ def table(backend: str, rows: list[dict[str, Any]]) -> str:
 
 def git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        command = ["git", "rev-parse", "HEAD"]  # read-only, for the record
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True,  # noqa: S603, S607
                               timeout=10).stdout.strip() or None
     except OSError:
         return None
@@ -840,9 +918,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"idp benchmark  duration={args.duration:g}s/scenario  concurrency={args.concurrency}  "
           f"workers={args.workers}  threads={args.threads}  cpus={os.cpu_count()}")
     print("req/CPU-s = requests per CPU-second of the server (gunicorn master + workers, utime+stime from /proc);")
-    print("srv CPU = server CPU-seconds per wall second; the load generator runs on the same machine.")
+    print("srv CPU = server CPU-seconds per wall second (usr/sys: % user / % kernel); pg CPU = the same for the")
+    print("PostgreSQL backends of the benchmark database (not included in req/CPU-s). The load generator runs")
+    print("on the same machine and competes for its cores, so req/s understates a dedicated server.")
+    print("RSS/PSS MB = peak sum over master + workers of VmRSS (shared pages counted in every process) and of PSS.")
     print("login_flow: argon2id time_cost=1, memory_cost=1024 KiB, parallelism=1 (password hash excluded as far "
           f"as possible); login per-IP limit raised to '{LOGIN_LIMIT}'.")
+    print("Scenarios:")
+    for name in args.scenario_list:
+        print(f"  {name:19s} {DESCRIPTIONS[name]}")
     for text in tables:
         print()
         print(text)

@@ -203,8 +203,9 @@ class PortalCredentialsGrant(grants.ClientCredentialsGrant):
         # RFC 6749 §3.3 / §5.2: only the portal's allowed scopes, and none that speak for an end-user.
         requested = set((self.request.payload.scope or "").split())
         allowed = set(self.client.get_allowed_scope(" ".join(requested)).split()) - set(END_USER_SCOPES)
-        if requested - allowed:
-            raise InvalidScopeError(f"Scope not allowed for client_credentials: {' '.join(sorted(requested - allowed))}")
+        refused = " ".join(sorted(requested - allowed))
+        if refused:
+            raise InvalidScopeError(f"Scope not allowed for client_credentials: {refused}")
 
     def generate_token(self, user: Account | None = None, scope: str | None = None, grant_type: str | None = None,
                        expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
