@@ -45,7 +45,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the application's CLI."""
-    for command in (serve, demo, accounts, clients, keys, audit):
+    for command in (serve, demo, accounts, clients, keys, audit, purge):
         app.cli.add_command(command)
 
 
@@ -235,6 +235,17 @@ def keys_list() -> None:
 
     for row in describe(runtime().keys):
         click.echo(json.dumps(row))
+
+
+@click.command()
+@click.option("--retention-days", default=90, show_default=True, type=int,
+              help="Keep ended login sessions (login history) this long.")
+@with_appcontext
+def purge(retention_days: int) -> None:
+    """Delete expired codes, tokens, one-time values and old sessions (run daily)."""
+    from idp.maintenance import purge_expired
+
+    click.echo(json.dumps(purge_expired(retention_days)))
 
 
 @click.group()

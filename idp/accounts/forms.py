@@ -43,7 +43,7 @@ class RegistrationForm(FlaskForm):
                      validators=[Optional(), Regexp(r"^\+?\d{9,15}$", message=_l("Enter a valid phone number."))],
                      render_kw={"autocomplete": "tel"})
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(message=_l("Choose a password.")), Length(max=128)],
+        _l("Password"), validators=[DataRequired(message=_l("Choose a password."))],  # length: passwords.*
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

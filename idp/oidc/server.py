@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from flask import Flask
@@ -32,7 +34,10 @@ def query_client(client_id: str):  # noqa: ANN201 - Client | None
 
 def init_oidc(app: Flask, settings: Settings) -> None:
     """Create the server, its grants and endpoints, the key store and the discovery bytes."""
-    keys = open_keystore(settings.keys.directory, settings.keys.passphrase, settings.is_production)
+    # A relative key directory sits beside the instance/ folder (like relative SQLite paths),
+    # so the CLI and the server find the same keys from any working directory.
+    directory = Path(app.instance_path).parent / settings.keys.directory
+    keys = open_keystore(str(directory), settings.keys.passphrase, settings.is_production)
     keys.ensure_keys()
     server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
     server.register_client_auth_method(PrivateKeyJwtAuth.CLIENT_AUTH_METHOD, PrivateKeyJwtAuth())

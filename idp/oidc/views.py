@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from idp.auth.session import current_login
+from idp.auth.session import end_login_session
 from idp.errors import error_page
 from idp.extensions import csrf
 from idp.extensions import db
@@ -20,6 +21,7 @@ from idp.oidc import authorize
 from idp.oidc.claims import SCOPE_CLAIMS
 from idp.oidc.runtime import runtime
 from idp.oidc.service import remember_consent
+from idp.oidc.subject import subject_for
 from idp.settings import current_settings
 
 bp = Blueprint("oidc", __name__)
@@ -143,22 +145,31 @@ def revocation_endpoint() -> Response:
 
 
 @bp.route("/oauth2/logout", methods=["GET", "POST"])
-@csrf.exempt
+@csrf.exempt  # portals may POST; the confirmation form checks its own CSRF token
 def end_session_endpoint() -> Response | str | tuple[str, int]:
+    """RP-Initiated Logout 1.0 §2-3: log out at once only when id_token_hint names this session's user."""
     server = runtime().server
+    login = current_login()
     try:
         end_request = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return error_page(400, _("The sign-out request is not valid"), error.description or error.error)
-    login = current_login()
-    confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and _logout_form_ok()
-    if login is not None and end_request.needs_confirmation and not confirmed:
-        return render_template("oidc/logout_confirm.html", form=FlaskForm(), client=end_request.client,
-                               login=login)
+        if login is None:
+            return error_page(400, _("The sign-out request is not valid"), error.description or error.error)
+        end_request = None  # an unverifiable hint (e.g. signed by a retired key): ask, never redirect
+    confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and FlaskForm().validate_on_submit()
+    if login is not None and not confirmed and not _hint_names_session_user(login, end_request):
+        return render_template("oidc/logout_confirm.html", form=FlaskForm(), login=login,
+                               client=end_request.client if end_request else None)
+    if end_request is None:
+        end_login_session(reason="user_logout")
+        db.session.commit()
+        return render_template("auth/logged_out.html")
     response = server.create_endpoint_response("end_session", end_request)
     db.session.commit()
     return response or render_template("auth/logged_out.html", client=end_request.client)
 
 
-def _logout_form_ok() -> bool:
-    return FlaskForm().validate_on_submit()
+def _hint_names_session_user(login, end_request) -> bool:  # noqa: ANN001 - LoginState, EndSessionRequest
+    if end_request is None or end_request.needs_confirmation or end_request.client is None:
+        return False
+    return end_request.id_token_claims.get("sub") == subject_for(login.account.id, end_request.client)

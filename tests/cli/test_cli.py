@@ -81,3 +81,20 @@ def test_business_names_its_legal_representative(app, runner, make_account):
     with app.app_context():
         reps = representatives_of(find_account("0100109106"))
         assert [r.identifier for r in reps] == ["001090001601"]
+
+
+def test_purge_removes_only_what_has_expired(app, runner, browser, make_account, make_client):
+    import time
+
+    import time_machine
+
+    make_account("001090001603")
+    client_id, secret = make_client(trusted=True)
+    params = browser.code_for("001090001603", client_id)
+    assert browser.exchange(params["code"], client_id, secret).status_code == 200
+    now = json.loads(runner.invoke(args=["purge"]).output)
+    assert now == {"authorization_codes": 0, "refresh_tokens": 0, "revoked_access_tokens": 0,
+                   "used_assertions": 0, "login_sessions": 0}
+    with time_machine.travel(time.time() + 31 * 24 * 3600, tick=False):
+        later = json.loads(runner.invoke(args=["purge", "--retention-days", "1"]).output)
+    assert later["authorization_codes"] == 1 and later["refresh_tokens"] == 1 and later["login_sessions"] == 1

@@ -62,3 +62,29 @@ def test_logout_confirmation_needs_csrf_token(browser, make_account, make_client
 def test_garbage_id_token_hint_is_error_page(client):
     response = client.get("/oauth2/logout?id_token_hint=abc.def.ghi")
     assert response.status_code == 400
+
+
+def test_hint_for_another_user_asks_before_logging_out(browser, make_account, make_client):
+    """RP-Initiated Logout §2: a hint naming someone else must not silently end this session."""
+    client_id, hint_a = _logged_in(browser, make_account, make_client, "001090001105")
+    browser.client.delete_cookie("idp_session")
+    make_account("001090001106")
+    browser.code_for("001090001106", client_id)
+    response = browser.client.get("/oauth2/logout?" + urlencode({
+        "id_token_hint": hint_a, "post_logout_redirect_uri": "https://portal.example.vn/bye"}))
+    assert response.status_code == 200 and 'name="confirm"' in response.get_data(as_text=True)
+    still = browser.authorize(response_type="code", client_id=client_id, scope="openid", prompt="none",
+                              redirect_uri="https://portal.example.vn/callback")
+    assert "code" in query_of(still.location)
+
+
+def test_unverifiable_hint_with_a_session_asks_instead_of_failing(browser, make_account, make_client):
+    _logged_in(browser, make_account, make_client, "001090001107")
+    page = browser.client.get("/oauth2/logout?id_token_hint=abc.def.ghi")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="confirm"' in html
+    from tests.conftest import csrf_from
+
+    done = browser.client.post("/oauth2/logout?id_token_hint=abc.def.ghi",
+                               data={"csrf_token": csrf_from(html), "confirm": "yes"})
+    assert done.status_code == 200 and "Location" not in done.headers

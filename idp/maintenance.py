@@ -1,0 +1,38 @@
+"""Housekeeping: delete protocol rows that can no longer matter (never audit events)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy import or_
+
+from idp.accounts.models import LoginSession
+from idp.dbtypes import utcnow
+from idp.extensions import db
+from idp.oidc.models import AuthorizationCode
+from idp.oidc.models import RefreshToken
+from idp.oidc.models import RevokedAccessToken
+from idp.oidc.models import UsedAssertion
+
+
+def purge_expired(retention_days: int) -> dict[str, int]:
+    """Delete expired codes, refresh tokens, denylist entries, one-time values and old sessions.
+
+    Codes are kept one day past expiry so a late replay still revokes what they issued; ended
+    or expired login sessions are kept `retention_days` (login history). Returns counts; commits.
+    """
+    now = utcnow()
+    keep_sessions = now - timedelta(days=retention_days)
+    statements = {
+        "authorization_codes": delete(AuthorizationCode).where(
+            AuthorizationCode.expires_at < now - timedelta(days=1)),
+        "refresh_tokens": delete(RefreshToken).where(RefreshToken.expires_at < now),
+        "revoked_access_tokens": delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < now),
+        "used_assertions": delete(UsedAssertion).where(UsedAssertion.expires_at < now),
+        "login_sessions": delete(LoginSession).where(
+            or_(LoginSession.ended_at < keep_sessions, LoginSession.expires_at < keep_sessions)),
+    }
+    counts = {name: db.session.execute(statement).rowcount for name, statement in statements.items()}
+    db.session.commit()
+    return counts
