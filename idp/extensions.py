@@ -43,11 +43,25 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or current_settings().default_locale
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API connection
+    # WAL lets readers run beside the writer; NORMAL syncs at checkpoints, safe with WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def init_extensions(app: Flask) -> None:
     """Bind every extension to `app`."""
     import os
 
+    from sqlalchemy import event
+
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -61,7 +61,7 @@ class Account(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     verifications: Mapped[list[AttributeVerification]] = relationship(
-        back_populates="account", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="account", cascade="all, delete-orphan", lazy="select"
     )
 
     def get_user_id(self) -> int:
