@@ -79,3 +79,21 @@ def test_missing_env_secret_names_the_key(monkeypatch):
     with pytest.raises(ConfigError) as info:
         load_settings({"secret_key": "env:NOT_SET_ANYWHERE"})
     assert info.value.code == "secret_key"
+
+
+def test_shipped_config_files_load(tmp_path: Path, monkeypatch):
+    """config/default.toml and config/production.example.toml are valid as shipped."""
+    root = Path(__file__).resolve().parent.parent / "config"
+    monkeypatch.setenv("IDP_CONFIG", str(root / "default.toml"))
+    assert load_settings({}).env == "development"
+    subject = tmp_path / "subject"
+    subject.write_text("s" * 40)
+    text = (root / "production.example.toml").read_text().replace("/run/secrets/idp-subject-secret", str(subject))
+    production = tmp_path / "production.toml"
+    production.write_text(text)
+    for name, value in {"IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp", "IDP_REDIS_URL": "redis://cache",
+                        "IDP_SECRET_KEY": "k" * 40, "IDP_KEYS_PASSPHRASE": "p" * 20}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IDP_CONFIG", str(production))
+    settings = load_settings({})
+    assert settings.is_production and settings.proxy_hops == 1 and "k" * 40 not in repr(settings)
