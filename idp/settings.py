@@ -2,7 +2,8 @@
 
 Loading order (later wins): coded defaults, the TOML file named by `IDP_CONFIG`, `IDP_*`
 environment variables (`__` nests: `IDP_OIDC__ACCESS_TOKEN_TTL=120`), then `overrides`.
-A string value `env:NAME` or `file:/path` is resolved at load time and masked in `repr`.
+A string value `env:NAME` or `file:/path` is resolved at load time. Secrets (SECRET_KEYS) are masked
+in `repr` whatever their origin.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ ENV_ALIASES = {
     "IDP_ENV": "env",
 }
 DEV_SECRET = "development-only-secret-do-not-use-in-production"
+# Masked in repr whatever their origin (file, env:, file:, IDP_* variable); URLs may hold passwords.
+SECRET_KEYS = frozenset({"secret_key", "subject_secret", "keys.passphrase", "database_url", "redis_url"})
 
 
 class Secret(str):
@@ -268,7 +271,7 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
         else:
             if not isinstance(value, str):
                 raise ConfigError(key, f"{key} must be a string.")
-            values[name] = value
+            values[name] = Secret(value) if key in SECRET_KEYS else value
     return cls(**values)
 
 
