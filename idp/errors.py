@@ -19,8 +19,10 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-# Paths that speak JSON (RFC error objects) rather than HTML.
+# Paths that speak JSON (RFC error objects) rather than HTML; the browser-facing protocol
+# endpoints (authorize, logout) answer people with pages.
 JSON_PREFIXES = ("/oauth2/", "/.well-known/", "/jwks")
+BROWSER_ENDPOINTS = ("/oauth2/authorize", "/oauth2/logout")
 
 
 class IdpError(Exception):
@@ -51,7 +53,7 @@ class SourceUnavailable(IdpError):
 
 def wants_json() -> bool:
     """Tell whether the current request is an API request."""
-    return request.path.startswith(JSON_PREFIXES) and request.path != "/oauth2/authorize"
+    return request.path.startswith(JSON_PREFIXES) and request.path not in BROWSER_ENDPOINTS
 
 
 def error_page(status: int, title: str, message: str) -> tuple[str, int]:

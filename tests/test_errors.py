@@ -54,3 +54,9 @@ def test_non_form_body_at_token_endpoint_is_400(client):
     response = client.post("/oauth2/token", data=b"\xff\xfe{garbage", content_type="application/json")
     assert response.status_code in (400, 401)
     assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize("path", ["/oauth2/authorize", "/oauth2/logout"])
+def test_browser_endpoints_answer_bad_input_with_a_page(client, path: str):
+    response = client.get(path, query_string={"state": "x" * 10_000})
+    assert response.status_code == 400 and response.mimetype == "text/html"
