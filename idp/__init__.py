@@ -10,7 +10,9 @@ from flask import Flask
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured application; `overrides` wins over files and environment."""
+    import idp.auth.sources  # noqa: F401 - adds the identity-source routes to the auth blueprint
     from idp.accounts.views import bp as accounts_bp
+    from idp.auth.sources import init_sources
     from idp.auth.views import bp as auth_bp
     from idp.errors import register_error_handlers
     from idp.extensions import init_extensions
@@ -29,6 +31,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_extensions(app)
     init_security(app, settings)
     init_oidc(app, settings)
+    init_sources(app, settings)
     for blueprint in (oidc_bp, auth_bp, accounts_bp):
         app.register_blueprint(blueprint)
     # Protocol endpoints have no per-IP limits (clients authenticate; codes and tokens are

@@ -122,6 +122,8 @@ class Settings:
     keys: KeySettings = field(default_factory=KeySettings)
     features: Features = field(default_factory=Features)
     accounts: AccountSettings = field(default_factory=AccountSettings)
+    # Identity sources: `[verifiers.<id>]` tables with `kind`, `enabled` and the module's settings.
+    verifiers: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

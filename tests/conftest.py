@@ -42,6 +42,8 @@ def base_settings(database_url: str, keys_dir: Path, **extra: Any) -> dict[str, 
         "database_url": database_url,
         "keys": {"directory": str(keys_dir)},
         "passwords": dict(FAST_PASSWORDS),
+        "features": {"sandbox": True},
+        "verifiers": {"mock": {"kind": "mock"}},
     }
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(settings.get(key), dict):

@@ -61,6 +61,15 @@ def start_login_session(account: Account, acr: str, amr: list[str]) -> LoginSess
     return row
 
 
+def step_up_login_session(login: LoginState, acr: str, amr: list[str]) -> None:
+    """Add a stronger method to the current session (same `sid`): new level, amr union, auth_time now."""
+    row = db.session.get(LoginSession, login.sid)
+    row.acr = acr
+    row.amr = sorted(set(row.amr) | set(amr))
+    row.auth_time = utcnow()
+    record("login.stepped_up", account_id=login.account.id, acr=acr, amr=row.amr)
+
+
 def end_login_session(reason: str, audit: bool = True) -> None:
     """End this browser's session at the provider and clear the cookie."""
     sid = session.get("sid")

@@ -40,6 +40,15 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _render_login(form: LoginForm, error: str | None = None) -> str:
+    from flask_wtf import FlaskForm
+
+    from idp.verifiers.registry import verifiers
+
+    sources = sorted(verifiers().items(), key=lambda item: -item[1].info.max_level)
+    return render_template("auth/login.html", form=form, error=error, sources=sources, source_form=FlaskForm())
+
+
 def _ip_limit() -> str:
     return current_settings().login.per_ip
 
@@ -53,22 +62,22 @@ def login() -> Response | str | tuple[str, int]:
         hint = request.args.get("login_hint", "")
         if hint.isdigit() and len(hint) <= 20:
             form.identifier.data = hint
-        return render_template("auth/login.html", form=form)
+        return _render_login(form)
     if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form), 400
+        return _render_login(form), 400
     try:
         account = authenticate_password(form.identifier.data or "", form.password.data or "")
     except LoginLocked as exc:
         db.session.commit()
-        return render_template("auth/login.html", form=form, error=_(exc.message)), exc.status
+        return _render_login(form, _(exc.message)), exc.status
     except AccountError as exc:
         db.session.commit()
-        return render_template("auth/login.html", form=form, error=_(exc.message)), 403
+        return _render_login(form, _(exc.message)), 403
     if account is None:
         db.session.commit()
         # One message for unknown account and wrong password: no enumeration.
         error = _("The personal ID number (or tax code) or the password is not correct.")
-        return render_template("auth/login.html", form=form, error=error), 401
+        return _render_login(form, error), 401
     start_login_session(account, acr=ACR_LOW, amr=[AMR_PASSWORD])
     target = safe_next(form.next.data)
     session["fresh_login_for"] = target

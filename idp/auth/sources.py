@@ -1,0 +1,163 @@
+"""Logging in through identity sources: start an attempt, run the verifier, link, open the session.
+
+Routes live on the `auth` blueprint: `/auth/sources/<id>/start` (POST from the login page) and
+`/auth/sources/<id>/continue/<attempt>` (GET for upstream redirects, POST for our forms).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from limits import parse
+from werkzeug.wrappers import Response
+
+from idp.accounts.linking import LinkingNeedsReview
+from idp.accounts.linking import apply_assertion
+from idp.accounts.linking import identity_level
+from idp.auth.attempts import as_attempt
+from idp.auth.attempts import get_attempt
+from idp.auth.attempts import save_data
+from idp.auth.attempts import start_attempt
+from idp.auth.session import current_login
+from idp.auth.session import start_login_session
+from idp.auth.session import step_up_login_session
+from idp.auth.views import bp
+from idp.auth.views import safe_next
+from idp.dbtypes import utcnow
+from idp.errors import SourceUnavailable
+from idp.errors import VerificationFailed
+from idp.extensions import db
+from idp.extensions import limiter
+from idp.outbox import deliver_to_outbox
+from idp.settings import Settings
+from idp.verifiers.base import IdentityAssertion
+from idp.verifiers.base import Level
+from idp.verifiers.base import Pending
+from idp.verifiers.base import Prompt
+from idp.verifiers.base import Redirect
+from idp.verifiers.base import Services
+from idp.verifiers.base import Step
+from idp.verifiers.registry import init_verifiers
+from idp.verifiers.registry import verifiers
+
+
+def init_sources(app: Flask, settings: Settings) -> None:
+    """Build the configured verifiers with the services the core lends them."""
+
+    def hit(key: str, limit: str) -> bool:
+        return limiter.limiter.hit(parse(limit), "verifier", hashlib.sha256(key.encode()).hexdigest()[:32])
+
+    services = Services(hit=hit, now=utcnow, outbox=deliver_to_outbox,
+                        sandbox=settings.features.sandbox and not settings.is_production)
+    init_verifiers(app, settings.verifiers, services, settings.env)
+
+
+def _browser_key() -> str:
+    """A random per-browser key in the session cookie: attempts are bound to the browser."""
+    if "browser_key" not in session:
+        import secrets
+
+        session["browser_key"] = secrets.token_urlsafe(24)
+    return session["browser_key"]
+
+
+@bp.post("/sources/<verifier_id>/start")
+def start_source(verifier_id: str) -> Response | str | tuple[str, int]:
+    verifier = verifiers().get(verifier_id) or abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    login = current_login()
+    row = start_attempt(verifier_id, _browser_key(), safe_next(request.form.get("next")),
+                        login.account.id if login else None, request.remote_addr)
+    attempt = as_attempt(row)
+    try:
+        step = verifier.begin(attempt)
+    except SourceUnavailable as exc:
+        db.session.rollback()
+        return _unavailable(verifier_id, exc)
+    save_data(row, attempt)
+    db.session.commit()
+    return _show(verifier_id, row.id, step)
+
+
+@bp.route("/sources/<verifier_id>/continue/<attempt_id>", methods=["GET", "POST"])
+@limiter.limit("60 per minute", methods=["POST"])
+def continue_source(verifier_id: str, attempt_id: str) -> Response | str | tuple[str, int]:
+    verifier = verifiers().get(verifier_id) or abort(404)
+    if request.method == "POST" and not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        row = get_attempt(attempt_id, verifier_id, _browser_key())
+        attempt = as_attempt(row)
+        params = {k: v for k, v in request.values.items() if k != "csrf_token"}
+        params["remote_addr"] = request.remote_addr or ""
+        try:
+            outcome = verifier.complete(attempt, params)
+        finally:
+            save_data(row, attempt)  # attempt counters survive a failure
+    except VerificationFailed as exc:
+        db.session.commit()
+        return _failed(verifier_id, attempt_id, exc)
+    except SourceUnavailable as exc:
+        db.session.commit()
+        return _unavailable(verifier_id, exc)
+    if not isinstance(outcome, IdentityAssertion):
+        db.session.commit()
+        return _show(verifier_id, row.id, outcome)
+    row.completed_at = utcnow()
+    try:
+        target = _log_in(outcome, row.next_url)
+    except (LinkingNeedsReview, VerificationFailed) as exc:
+        db.session.commit()  # keep the review and its audit event
+        return render_template("auth/source_failed.html", message=_(exc.message), verifier_id=verifier_id), exc.status
+    db.session.commit()
+    return redirect(target, code=303)
+
+
+def _log_in(assertion: IdentityAssertion, next_url: str) -> str:
+    """Link the assertion and open (or step up) the session; return where the browser goes."""
+    login = current_login()
+    result = apply_assertion(assertion, login.account if login else None)
+    ceiling = identity_level(result.account)
+    methods = list(assertion.amr)
+    if login is not None and login.account.id == result.account.id:
+        current = Level.from_acr(login.acr) or Level.LOW
+        level = min(max(current, assertion.level), ceiling)
+        step_up_login_session(login, level.acr, methods)
+    else:
+        level = max(min(assertion.level, ceiling), Level.LOW)
+        start_login_session(result.account, level.acr, methods)
+    session["fresh_login_for"] = next_url
+    return next_url
+
+
+def _show(verifier_id: str, attempt_id: str, step: Step) -> Response | str:
+    if isinstance(step, Redirect):
+        return redirect(step.url, code=303)
+    action = f"/auth/sources/{verifier_id}/continue/{attempt_id}"
+    if isinstance(step, Prompt):
+        return render_template(step.template, action=action, form=FlaskForm(), verifier_id=verifier_id,
+                               source=verifiers()[verifier_id].info, **step.fields)
+    if isinstance(step, Pending):
+        return render_template("auth/source_pending.html", message=_(step.message), action=action,
+                               source=verifiers()[verifier_id].info, **step.fields)
+    raise TypeError(f"unknown step {step!r}")
+
+
+def _failed(verifier_id: str, attempt_id: str, exc: VerificationFailed) -> tuple[str, int]:
+    return render_template("auth/source_failed.html", message=_(exc.message), verifier_id=verifier_id,
+                           source=verifiers()[verifier_id].info), exc.status
+
+
+def _unavailable(verifier_id: str, exc: SourceUnavailable) -> tuple[str, int]:
+    return render_template("auth/source_failed.html", verifier_id=verifier_id, source=verifiers()[verifier_id].info,
+                           message=_("This service is not available right now. Try again later or choose "
+                                     "another way to log in.")), exc.status
