@@ -55,7 +55,8 @@ def test_mock_verifier_is_refused_in_production(database_url, keys_dir):
     from idp.verifiers.base import Services
     from idp.verifiers.registry import build_verifiers
 
-    services = Services(hit=lambda key, limit: True, now=lambda: datetime.now(UTC), outbox=lambda *a: None, sandbox=False)
+    services = Services(hit=lambda key, limit: True, now=lambda: datetime.now(UTC), outbox=lambda *a: None,
+                        sandbox=False)
     with pytest.raises(ConfigError) as info:
         build_verifiers({"mock": {"kind": "mock"}}, services, "production")
     assert info.value.code == "verifiers.mock.kind"
