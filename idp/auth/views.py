@@ -41,12 +41,19 @@ def safe_next(target: str | None) -> str:
 
 
 def _render_login(form: LoginForm, error: str | None = None) -> str:
+    """The login page; with `acr` (a required level) only the methods that reach it are offered."""
     from flask_wtf import FlaskForm
 
+    from idp.oidc.acr import PASSWORD_LEVEL
+    from idp.verifiers.base import Level
     from idp.verifiers.registry import verifiers
 
-    sources = sorted(verifiers().items(), key=lambda item: -item[1].info.max_level)
-    return render_template("auth/login.html", form=form, error=error, sources=sources, source_form=FlaskForm())
+    required = Level.from_acr(request.args.get("acr", "")) or Level.LOW
+    sources = sorted(((vid, v) for vid, v in verifiers().items() if v.info.max_level >= required),
+                     key=lambda item: -item[1].info.max_level)
+    return render_template("auth/login.html", form=form, error=error, sources=sources, source_form=FlaskForm(),
+                           password_allowed=required <= PASSWORD_LEVEL, step_up=required > Level.LOW,
+                           login=current_login())
 
 
 def _ip_limit() -> str:

@@ -26,10 +26,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from idp.auth.session import LoginState
+from idp.oidc.acr import required_level
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.runtime import runtime
 from idp.oidc.subject import subject_for
 from idp.settings import current_settings
+from idp.verifiers.base import Level
 
 RESPONSE_MODES = ("query", "form_post")
 # Fields of our own consent form, never part of the portal's request.
@@ -43,6 +45,7 @@ class Decision:
 
     action: str
     login: LoginState | None = None
+    required: Level | None = None  # the assurance level the request needs (login: step up to it)
 
 
 def check_request_parameters(grant: BaseGrant) -> None:
@@ -72,6 +75,7 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
 
     data = grant.request.payload.data
     prompts = set((data.get("prompt") or "").split())
+    required = required_level(data, grant.request.client)
     # OIDC Core §3.1.2.1: prompt=login, an exceeded max_age or another user's id_token_hint
     # all mean this session cannot answer the request without a new login.
     if login is not None and not _is_fresh_login() and (
@@ -81,7 +85,12 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
     if login is None:
         if "none" in prompts:
             raise LoginRequiredError()
-        return Decision("login")
+        return Decision("login", required=required)
+    # An SSO session is reused only when its level satisfies the request; otherwise step up.
+    if required is not None and (Level.from_acr(login.acr) or Level.LOW) < required:
+        if "none" in prompts:
+            raise LoginRequiredError(description="The session's assurance level is below the requested one.")
+        return Decision("login", login, required=required)
     client = grant.request.client
     if "consent" in prompts or needs_consent(login.account, client, grant.request.scope):
         if "none" in prompts:
@@ -130,9 +139,11 @@ def request_url() -> str:
     return f"{request.path}?{urlencode(params)}"
 
 
-def login_redirect_url() -> str:
-    """The login page, sent back to this exact authorization request afterwards."""
+def login_redirect_url(required: Level | None = None) -> str:
+    """The login page (asked for a level when one is required), then back to this exact request."""
     params = {"next": request_url()}
+    if required is not None and required.acr:
+        params["acr"] = required.acr
     for name in ("login_hint", "ui_locales"):
         if request.args.get(name):
             params[name] = request.args[name]

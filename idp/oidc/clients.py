@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from idp.audit import record
+from idp.auth.assurance import ACR_VALUES
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.oidc.claims import SCOPES
@@ -45,6 +46,8 @@ class ClientRegistration:
     client_id: str | None = None
     client_secret: str | None = None
     grant_types: list[str] | None = None
+    minimum_acr: str | None = None
+    default_acr: str | None = None
 
 
 def check_uri(uri: str, kind: str) -> str:
@@ -83,6 +86,10 @@ def register_client(reg: ClientRegistration) -> tuple[Client, str | None]:
     if reg.id_token_signed_response_alg and reg.id_token_signed_response_alg not in ALGORITHMS:
         raise InvalidClientMetadata("invalid_client_metadata",
                                     f"id_token_signed_response_alg must be one of {', '.join(ALGORITHMS)}.")
+    for name in ("minimum_acr", "default_acr"):
+        value = getattr(reg, name)
+        if value is not None and value not in ACR_VALUES:
+            raise InvalidClientMetadata("invalid_client_metadata", f"{name} must be one of {', '.join(ACR_VALUES)}.")
     try:
         sector = sector_of(redirect_uris)
     except ValueError as exc:
@@ -101,6 +108,7 @@ def register_client(reg: ClientRegistration) -> tuple[Client, str | None]:
         grant_types=grant_types, scope=" ".join(reg.scopes), trusted=reg.trusted,
         subject_type="public" if reg.public_subject else "pairwise", sector_identifier=sector,
         id_token_signed_response_alg=reg.id_token_signed_response_alg, jwks=reg.jwks,
+        minimum_acr=reg.minimum_acr, default_acr=reg.default_acr,
     )
     db.session.add(client)
     db.session.flush()

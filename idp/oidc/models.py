@@ -53,6 +53,9 @@ class Client(db.Model, ClientMixin):
     sector_identifier: Mapped[str] = mapped_column(String(255))
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16))
     jwks: Mapped[dict | None] = mapped_column(JSON)
+    # Assurance an admin requires of this portal (a request cannot lower it) and its default.
+    minimum_acr: Mapped[str | None] = mapped_column(String(64))
+    default_acr: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=ClientStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -63,7 +63,7 @@ def authorize_endpoint() -> Response | str | tuple[str, int]:
         error.redirect_uri = error.redirect_uri or grant.redirect_uri
         return _authorize_error(error, state)
     if decision.action == "login":
-        return redirect(authorize.login_redirect_url(), code=302)
+        return redirect(authorize.login_redirect_url(decision.required), code=302)
     form = ConsentForm()
     if decision.action == "consent":
         if "decision" in request.form and form.validate_on_submit():
