@@ -164,10 +164,13 @@ def clients() -> None:
 @click.option("--agency")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWKS for private_key_jwt.")
 @click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), help="id_token_signed_response_alg.")
+@click.option("--minimum-acr", help="Assurance every login to this portal must reach (a request cannot lower it).")
+@click.option("--default-acr", help="Assurance asked for when the request names none.")
 @with_appcontext
 def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[str, ...],
                 backchannel_logout_uri: str | None, auth_method: str, scopes: tuple[str, ...], trusted: bool,
-                public_subject: bool, agency: str | None, jwks_file: str | None, id_token_alg: str | None) -> None:
+                public_subject: bool, agency: str | None, jwks_file: str | None, id_token_alg: str | None,
+                minimum_acr: str | None, default_acr: str | None) -> None:
     """Register a portal and print its client_id and client_secret (shown once)."""
     from idp.oidc.clients import DEFAULT_SCOPES
     from idp.oidc.clients import ClientRegistration
@@ -184,7 +187,7 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[st
             name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
             backchannel_logout_uri=backchannel_logout_uri, token_endpoint_auth_method=auth_method,
             scopes=wanted, trusted=trusted, public_subject=public_subject, agency=agency, jwks=jwks,
-            id_token_signed_response_alg=id_token_alg))
+            id_token_signed_response_alg=id_token_alg, minimum_acr=minimum_acr, default_acr=default_acr))
     except InvalidClientMetadata as exc:
         db.session.rollback()
         _fail(f"{exc.code}: {exc.message}")

@@ -98,3 +98,12 @@ def test_purge_removes_only_what_has_expired(app, runner, browser, make_account,
     with time_machine.travel(time.time() + 31 * 24 * 3600, tick=False):
         later = json.loads(runner.invoke(args=["purge", "--retention-days", "1"]).output)
     assert later["authorization_codes"] == 1 and later["refresh_tokens"] == 1 and later["login_sessions"] == 1
+
+
+def test_clients_add_with_minimum_acr(runner):
+    ok = runner.invoke(args=["clients", "add", "--name", "Thuế", "--redirect-uri", "https://thue.example.vn/cb",
+                             "--minimum-acr", "urn:vn:gov:sso:loa:substantial"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(args=["clients", "add", "--name", "Thuế", "--redirect-uri", "https://thue.example.vn/cb",
+                              "--minimum-acr", "very-high"])
+    assert bad.exit_code == 2 and "minimum_acr" in bad.output
