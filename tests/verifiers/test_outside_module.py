@@ -1,0 +1,67 @@
+"""A fifth identity source, written as a separate package, works with no change to idp/.
+
+The package is "installed" the way pip installs any distribution: a module on sys.path plus a
+`.dist-info` folder whose entry_points.txt declares `socialinsurance` in the `idp.verifiers`
+group. importlib.metadata then finds it like any installed package.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from idp import create_app
+from idp.accounts.service import find_account
+from idp.extensions import db
+from idp.verifiers.registry import available_kinds
+from tests.conftest import base_settings
+from tests.conftest import csrf_from
+
+SOURCE = Path(__file__).parent / "outside" / "socialinsurance_verifier.py"
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    site = tmp_path / "site-packages"
+    dist = site / "socialinsurance_verifier-1.0.dist-info"
+    dist.mkdir(parents=True)
+    shutil.copy(SOURCE, site / "socialinsurance_verifier.py")
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: socialinsurance-verifier\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[idp.verifiers]\nsocialinsurance = socialinsurance_verifier:create\n")
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    sys.modules.pop("socialinsurance_verifier", None)
+
+
+def test_outside_module_is_discovered_and_logs_a_citizen_in(installed, database_url, keys_dir):
+    assert "socialinsurance" in available_kinds()
+    members = {"001090014001": {"book": "BHXH-0101", "name": "Đỗ Văn Phúc"}}
+    app = create_app(base_settings(database_url, keys_dir,
+                                   verifiers={"bhxh": {"kind": "socialinsurance", "members": members}}))
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "Bảo hiểm xã hội" in page
+    token = re.search(r'action="/auth/sources/bhxh/start">\s*<input id="csrf_token" name="csrf_token" '
+                      r'type="hidden" value="([^"]+)"', page).group(1)
+    prompt = client.post("/auth/sources/bhxh/start", data={"csrf_token": token})
+    html = prompt.get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
+    done = client.post(action, data={"csrf_token": csrf_from(html), "personal_id": "001090014001"})
+    assert done.status_code == 303
+    with app.app_context():
+        account = find_account("001090014001")
+        assert account.full_name == "Đỗ Văn Phúc" and account.verification_of("full_name").source == "bhxh"
+        db.engine.dispose()
+
+
+def test_outside_module_validates_its_own_settings(installed, database_url, keys_dir):
+    from idp.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        create_app(base_settings(database_url, keys_dir, verifiers={"bhxh": {"kind": "socialinsurance"}}))
+    assert info.value.code == "verifiers.bhxh.members"
