@@ -148,6 +148,8 @@ class Settings:
             "WTF_CSRF_TIME_LIMIT": None,
             "WTF_CSRF_SSL_STRICT": self.is_https,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            # Moving window: no burst at window edges (and no flaky edges in tests).
+            "RATELIMIT_STRATEGY": "moving-window",
             "RATELIMIT_HEADERS_ENABLED": False,
             "BABEL_DEFAULT_LOCALE": self.default_locale,
             "TESTING": self.env == "testing",

@@ -34,6 +34,8 @@ class VerificationAttempt(db.Model):
     browser_key: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     next_url: Mapped[str] = mapped_column(String(4096), default="")
+    # The form last shown ({"template", "fields"}), shown again with the error after a failure.
+    prompt: Mapped[dict | None] = mapped_column(JSON)
     account_id: Mapped[int | None]  # the account logged in when the attempt started (linking)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

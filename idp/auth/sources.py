@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from idp.accounts.linking import LinkingNeedsReview
 from idp.accounts.linking import apply_assertion
 from idp.accounts.linking import identity_level
+from idp.auth.attempts import VerificationAttempt
 from idp.auth.attempts import as_attempt
 from idp.auth.attempts import get_attempt
 from idp.auth.attempts import save_data
@@ -47,6 +48,10 @@ from idp.verifiers.base import Services
 from idp.verifiers.base import Step
 from idp.verifiers.registry import init_verifiers
 from idp.verifiers.registry import verifiers
+
+# Failures after which the same attempt cannot succeed: start again from the login page.
+FINAL_FAILURES = frozenset({"attempt_unknown", "attempt_used", "attempt_expired", "cancelled", "too_many_attempts",
+                            "challenge_expired", "challenge_replayed", "code_expired", "code_used"})
 
 
 def init_sources(app: Flask, settings: Settings) -> None:
@@ -84,8 +89,9 @@ def start_source(verifier_id: str) -> Response | str | tuple[str, int]:
         db.session.rollback()
         return _unavailable(verifier_id, exc)
     save_data(row, attempt)
+    response = _show(verifier_id, row, step)
     db.session.commit()
-    return _show(verifier_id, row.id, step)
+    return response
 
 
 @bp.route("/sources/<verifier_id>/continue/<attempt_id>", methods=["GET", "POST"])
@@ -96,22 +102,27 @@ def continue_source(verifier_id: str, attempt_id: str) -> Response | str | tuple
         abort(400)
     try:
         row = get_attempt(attempt_id, verifier_id, _browser_key())
-        attempt = as_attempt(row)
-        params = {k: v for k, v in request.values.items() if k != "csrf_token"}
-        params["remote_addr"] = request.remote_addr or ""
-        try:
-            outcome = verifier.complete(attempt, params)
-        finally:
-            save_data(row, attempt)  # attempt counters survive a failure
     except VerificationFailed as exc:
+        return _failed(verifier_id, None, exc)
+    attempt = as_attempt(row)
+    params = {k: v for k, v in request.values.items() if k != "csrf_token"}
+    params["remote_addr"] = request.remote_addr or ""
+    try:
+        outcome = verifier.complete(attempt, params)
+    except VerificationFailed as exc:
+        save_data(row, attempt)  # attempt counters survive a failure
+        response = _failed(verifier_id, row, exc)
         db.session.commit()
-        return _failed(verifier_id, attempt_id, exc)
+        return response
     except SourceUnavailable as exc:
+        save_data(row, attempt)
         db.session.commit()
         return _unavailable(verifier_id, exc)
+    save_data(row, attempt)
     if not isinstance(outcome, IdentityAssertion):
+        response = _show(verifier_id, row, outcome)
         db.session.commit()
-        return _show(verifier_id, row.id, outcome)
+        return response
     row.completed_at = utcnow()
     try:
         target = _log_in(outcome, row.next_url)
@@ -139,20 +150,30 @@ def _log_in(assertion: IdentityAssertion, next_url: str) -> str:
     return next_url
 
 
-def _show(verifier_id: str, attempt_id: str, step: Step) -> Response | str:
+def _show(verifier_id: str, row: VerificationAttempt, step: Step) -> Response | str:
     if isinstance(step, Redirect):
         return redirect(step.url, code=303)
-    action = f"/auth/sources/{verifier_id}/continue/{attempt_id}"
+    action = f"/auth/sources/{verifier_id}/continue/{row.id}"
     if isinstance(step, Prompt):
-        return render_template(step.template, action=action, form=FlaskForm(), verifier_id=verifier_id,
-                               source=verifiers()[verifier_id].info, **step.fields)
+        row.prompt = {"template": step.template, "fields": dict(step.fields)}
+        return _prompt_page(verifier_id, row, None)
     if isinstance(step, Pending):
         return render_template("auth/source_pending.html", message=_(step.message), action=action,
                                source=verifiers()[verifier_id].info, **step.fields)
     raise TypeError(f"unknown step {step!r}")
 
 
-def _failed(verifier_id: str, attempt_id: str, exc: VerificationFailed) -> tuple[str, int]:
+def _prompt_page(verifier_id: str, row: VerificationAttempt, error: str | None) -> str:
+    return render_template(row.prompt["template"], action=f"/auth/sources/{verifier_id}/continue/{row.id}",
+                           form=FlaskForm(), verifier_id=verifier_id, source=verifiers()[verifier_id].info,
+                           error=error, **row.prompt["fields"])
+
+
+def _failed(verifier_id: str, row: VerificationAttempt | None, exc: VerificationFailed) -> tuple[str, int]:
+    """Show the form again with the error while the attempt is still usable; else a failure page."""
+    if row is not None and row.prompt and row.completed_at is None and row.expires_at > utcnow() \
+            and exc.code not in FINAL_FAILURES:
+        return _prompt_page(verifier_id, row, _(exc.message)), exc.status
     return render_template("auth/source_failed.html", message=_(exc.message), verifier_id=verifier_id,
                            source=verifiers()[verifier_id].info), exc.status
 

@@ -197,3 +197,13 @@ def test_official_and_business_accounts_from_assertions(app):
         assert official.account.kind == "official" and official.account.agency == "Bộ Nội vụ"
         assert business.account.kind == "business" and business.created
         assert db.session.get(Account, official.account.id) is not None
+
+
+def test_a_correctable_failure_shows_the_form_again_with_the_message(client):
+    prompt = _start(client)
+    bad, action = _complete(client, prompt, personal_id="12ab", full_name="x")
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and f'action="{action}"' in html and 'role="alert"' in html
+    retry = client.post(action, data={"csrf_token": csrf_from(html), "personal_id": "001090012397",
+                                      "full_name": "Retry", "level": "low"})
+    assert retry.status_code == 303

@@ -33,7 +33,7 @@ class MockVerifier:
         return Prompt("verifiers/mock.html", {"max_level": self.info.max_level.name.lower()})
 
     def complete(self, attempt: Attempt, params: Mapping[str, str]) -> IdentityAssertion:
-        if attempt.data.pop("nonce", None) is None:
+        if attempt.data.get("nonce") is None:
             raise VerificationFailed("attempt_used", N_("This verification was already used. Start again."))
         if params.get("outcome") == "cancel":
             raise VerificationFailed("cancelled", N_("The verification was cancelled."))
@@ -46,6 +46,7 @@ class MockVerifier:
         except ValueError as exc:
             raise VerificationFailed("mock_input", N_("The test data is not valid.")) from exc
         level = min(level, self.info.max_level)
+        attempt.data.pop("nonce")  # single use: only a successful completion consumes the attempt
         claims = {"personal_id": pid, "full_name": (params.get("full_name") or "").strip()[:200]}
         if born:
             claims["birthdate"] = born.isoformat()

@@ -1,8 +1,8 @@
 """identity sources: links, reviews, attempts, outbox, portal acr
 
-Revision ID: b7f658228090
+Revision ID: b6b55970a5c8
 Revises: de39806df394
-Create Date: 2026-11-22 22:51:42.647483
+Create Date: 2026-11-22 23:08:39.742292
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b7f658228090'
+revision = 'b6b55970a5c8'
 down_revision = 'de39806df394'
 branch_labels = None
 depends_on = None
@@ -32,6 +32,7 @@ def upgrade():
     sa.Column('browser_key', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('next_url', sa.String(length=4096), nullable=False),
+    sa.Column('prompt', sa.JSON(), nullable=True),
     sa.Column('account_id', sa.Integer(), nullable=True),
     sa.Column('client_ip', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
