@@ -56,6 +56,7 @@ def test_outside_module_is_discovered_and_logs_a_citizen_in(installed, database_
     with app.app_context():
         account = find_account("001090014001")
         assert account.full_name == "Đỗ Văn Phúc" and account.verification_of("full_name").source == "bhxh"
+        db.session.remove()
         db.engine.dispose()
 
 
