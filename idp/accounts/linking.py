@@ -157,7 +157,7 @@ def _create_account(identifier: str, assertion: IdentityAssertion) -> Account:
     account = create_account(NewAccount(kind=kind, identifier=identifier, full_name=claims.get("full_name") or "",
                                         birthdate=born, gender=claims.get("gender"), phone=claims.get("phone"),
                                         email=claims.get("email")),
-                             source=assertion.source, level=int(assertion.level))
+                             source=assertion.source, level=int(assertion.level), verified_at=assertion.verified_at)
     if claims.get("agency"):
         account.agency = claims["agency"]
     return account

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from datetime import datetime
 
 from limits import RateLimitItemPerSecond
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from idp.accounts.models import AccountStatus
 from idp.accounts.models import AttributeVerification
 from idp.accounts.models import BusinessRepresentative
 from idp.audit import record
+from idp.dbtypes import utcnow
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.extensions import limiter
@@ -78,7 +80,8 @@ def check_password_policy(password: str) -> None:
         raise AccountError("password_too_long", N_("The password is too long."))
 
 
-def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0) -> Account:
+def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0,
+                   verified_at: datetime | None = None) -> Account:
     """Create an account; each given attribute records `source` as its verifier. Caller commits."""
     if new.kind not in tuple(AccountKind):
         raise AccountError("unknown_kind", N_("Unknown account kind."))
@@ -98,9 +101,11 @@ def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0)
                       birthdate=new.birthdate, gender=new.gender, email=new.email or None, phone=new.phone or None,
                       street_address=new.street_address, province_code=new.province_code, ward_code=new.ward_code)
     db.session.add(account)
+    now = utcnow()
     for attribute in PROFILE_ATTRIBUTES:
         if getattr(account, attribute):
-            account.verifications.append(AttributeVerification(attribute=attribute, source=source, level=level))
+            account.verifications.append(AttributeVerification(attribute=attribute, source=source, level=level,
+                                                                verified_at=verified_at or now))
     db.session.flush()
     record("account.created", account_id=account.id, kind=new.kind, source=source)
     return account

@@ -8,7 +8,9 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from idp.auth.assurance import ACR_VALUES
 from idp.oidc.claims import CLAIMS_SUPPORTED
+from idp.oidc.claims import PROVENANCE_OF_CLAIM
 from idp.oidc.claims import SCOPES
+from idp.oidc.claims import TRUST_FRAMEWORK
 from idp.oidc.grants import CLIENT_AUTH_METHODS
 from idp.oidc.grants import CONFIDENTIAL_AUTH_METHODS
 from idp.oidc.keys import ALGORITHMS
@@ -51,6 +53,9 @@ def build_metadata(settings: Settings) -> dict:
         frontchannel_logout_supported=False,
     )
     metadata.validate()
+    # OpenID Connect for Identity Assurance 1.0 §7: provenance of claims.
+    metadata.update(verified_claims_supported=True, trust_frameworks_supported=[TRUST_FRAMEWORK],
+                    claims_in_verified_claims_supported=sorted(PROVENANCE_OF_CLAIM))
     return dict(metadata)
 
 

@@ -16,6 +16,8 @@ from joserfc.jwk import KeySet
 
 from idp.audit import record
 from idp.oidc.claims import for_scope
+from idp.oidc.claims import verified_claims_request
+from idp.oidc.claims import with_verified_claims
 from idp.oidc.grants import CLIENT_AUTH_METHODS
 from idp.oidc.grants import CONFIDENTIAL_AUTH_METHODS
 from idp.oidc.models import RefreshToken
@@ -40,7 +42,10 @@ class UserInfo(UserInfoEndpoint):
         token = self.resource_protector.acquire_token("openid")
         if token.account is None:
             raise InvalidTokenError(description="This access token has no end-user.")
-        return 200, for_scope(token.account, token.scope, token.client), default_json_headers
+        released = for_scope(token.account, token.scope, token.client)
+        grant = token.extra.get("grant")
+        wanted = verified_claims_request(grant.claims_request if grant else None, "userinfo")
+        return 200, with_verified_claims(token.account, released, released, wanted), default_json_headers
 
     def get_issuer(self) -> str:
         return current_settings().issuer

@@ -26,6 +26,8 @@ from idp.oidc import service
 from idp.oidc.claims import SCOPES as END_USER_SCOPES
 from idp.oidc.claims import for_scope
 from idp.oidc.claims import scope_with_requested_claims
+from idp.oidc.claims import verified_claims_request
+from idp.oidc.claims import with_verified_claims
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import Client
 from idp.oidc.models import RefreshToken
@@ -110,12 +112,14 @@ class IdTokenExtension(OpenIDCode):
         # request's client and claims request travel in flask.g, never on self.
         released = for_scope(user, scope, g.oidc_client)
         wanted = {"sub", *g.oidc_id_token_claims}
-        return {name: value for name, value in released.items() if name in wanted}
+        chosen = {name: value for name, value in released.items() if name in wanted}
+        return with_verified_claims(user, chosen, released, g.oidc_verified_claims)
 
     def encode_id_token(self, token: dict, request: Any) -> str:
         g.oidc_client = request.client
         claims_request = (request.authorization_code.claims_request or {}) if request.authorization_code else {}
         g.oidc_id_token_claims = tuple((claims_request.get("id_token") or {}).keys())
+        g.oidc_verified_claims = verified_claims_request(claims_request, "id_token")
         return super().encode_id_token(token, request)
 
 

@@ -207,3 +207,40 @@ def test_a_correctable_failure_shows_the_form_again_with_the_message(client):
     retry = client.post(action, data={"csrf_token": csrf_from(html), "personal_id": "001090012397",
                                       "full_name": "Retry", "level": "low"})
     assert retry.status_code == 303
+
+
+def test_verified_claims_name_the_source_and_time(app, browser, client, make_client):
+    """OpenID Connect for Identity Assurance 1.0: a portal that asks learns who verified each claim."""
+    import json
+
+    client_id, secret = make_client(trusted=True)
+    request = {"verification": {"trust_framework": None}, "claims": {"name": None, "birthdate": None}}
+    claims = json.dumps({"userinfo": {"verified_claims": request}, "id_token": {"verified_claims": request}})
+    start = browser.authorize(response_type="code", client_id=client_id, scope="openid profile", claims=claims,
+                              redirect_uri="https://portal.example.vn/callback")
+    prompt = _start(client, next_url=query_of(start.location)["next"])
+    done, _ = _complete(client, prompt, personal_id="001090012396", full_name="Vũ Thị Giang",
+                        birthdate="1990-02-02", level="substantial")
+    code = query_of(client.get(done.location).location)["code"]
+    body = browser.exchange(code, client_id, secret).get_json()
+    info = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}).get_json()
+    [element] = info["verified_claims"]
+    assert element["verification"]["verification_process"] == "mock"
+    assert element["verification"]["trust_framework"] == "vn_national_sso"
+    assert element["verification"]["assurance_level"] == "urn:vn:gov:sso:loa:substantial"
+    assert element["claims"] == {"name": "Vũ Thị Giang", "birthdate": "1990-02-02"}
+    id_claims = decode_with_jwks(client, body["id_token"])[1]
+    assert id_claims["verified_claims"][0]["claims"]["name"] == "Vũ Thị Giang"
+    assert "name" not in id_claims  # only inside verified_claims, as asked
+
+
+def test_self_asserted_claims_are_never_reported_as_verified(browser, client, make_account, make_client):
+    import json
+
+    make_account("001090012395")
+    client_id, secret = make_client(trusted=True)
+    claims = json.dumps({"userinfo": {"verified_claims": {"claims": {"name": None}}}})
+    params = browser.code_for("001090012395", client_id, scope="openid profile", claims=claims)
+    body = browser.exchange(params["code"], client_id, secret).get_json()
+    info = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}).get_json()
+    assert "verified_claims" not in info and info["name"]
