@@ -50,3 +50,36 @@ def register() -> Response | str | tuple[str, int]:
 @bp.get("/registered")
 def registered() -> str:
     return render_template("accounts/registered.html")
+
+
+@bp.route("/sources", methods=["GET", "POST"])
+def sources() -> Response | str | tuple[str, int]:
+    """The person's linked identity sources; unlink one (never the last verified one)."""
+    from flask import request
+    from flask_wtf import FlaskForm
+
+    from idp.accounts.linking import linked_sources
+    from idp.accounts.linking import unlink
+    from idp.auth.session import current_login
+    from idp.errors import VerificationFailed
+    from idp.verifiers.registry import verifiers
+
+    login = current_login()
+    if login is None:
+        return redirect(url_for("auth.login", next=url_for("accounts.sources")), code=303)
+    form = FlaskForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return error_page(400, _("This form has expired"), _("Go back, reload the page and try again."))
+        try:
+            unlink(login.account, int(request.form.get("link_id", "0") or 0))
+            db.session.commit()
+            return redirect(url_for("accounts.sources"), code=303)
+        except (VerificationFailed, ValueError) as exc:
+            db.session.rollback()
+            error = _(exc.message) if isinstance(exc, VerificationFailed) else _("This linked source does not exist.")
+    names = {vid: v.info for vid, v in verifiers().items()}
+    status = 400 if error else 200
+    return render_template("accounts/sources.html", links=linked_sources(login.account), names=names, form=form,
+                           error=error), status

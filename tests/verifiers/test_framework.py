@@ -244,3 +244,16 @@ def test_self_asserted_claims_are_never_reported_as_verified(browser, client, ma
     body = browser.exchange(params["code"], client_id, secret).get_json()
     info = client.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}).get_json()
     assert "verified_claims" not in info and info["name"]
+
+
+def test_person_lists_and_unlinks_sources(app, client):
+    assert client.get("/accounts/sources").status_code == 303  # login first
+    done, _ = _complete(client, _start(client), personal_id="001090012394", full_name="H", level="substantial")
+    page = client.get("/accounts/sources")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Nguồn thử nghiệm" in html
+    link_id = re.search(r'name="link_id" value="(\d+)"', html).group(1)
+    refused = client.post("/accounts/sources", data={"csrf_token": csrf_from(html), "link_id": link_id})
+    assert refused.status_code == 400  # the only verified source stays
+    with app.app_context():
+        assert len(linked_sources(find_account("001090012394"))) == 1
