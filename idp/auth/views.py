@@ -49,8 +49,10 @@ def _render_login(form: LoginForm, error: str | None = None) -> str:
     from idp.verifiers.registry import verifiers
 
     required = Level.from_acr(request.args.get("acr", "")) or Level.LOW
-    sources = sorted(((vid, v) for vid, v in verifiers().items() if v.info.max_level >= required),
-                     key=lambda item: -item[1].info.max_level)
+    from idp.verifiers.health import is_available
+
+    sources = sorted(((vid, v, is_available(v)) for vid, v in verifiers().items() if v.info.max_level >= required),
+                     key=lambda item: (not item[2], -item[1].info.max_level))
     return render_template("auth/login.html", form=form, error=error, sources=sources, source_form=FlaskForm(),
                            password_allowed=required <= PASSWORD_LEVEL, step_up=required > Level.LOW,
                            login=current_login())

@@ -257,3 +257,15 @@ def test_person_lists_and_unlinks_sources(app, client):
     assert refused.status_code == 400  # the only verified source stays
     with app.app_context():
         assert len(linked_sources(find_account("001090012394"))) == 1
+
+
+def test_a_source_that_is_down_is_shown_unavailable_with_the_alternatives(database_url, keys_dir):
+    app = create_app(base_settings(database_url, keys_dir, verifiers={
+        "down": {"kind": "mock", "available": False, "names": {"vi": "Nguồn hỏng", "en": "Broken source"}},
+        "up": {"kind": "mock", "names": {"vi": "Nguồn tốt", "en": "Working source"}}}))
+    client = app.test_client()
+    html = client.get("/auth/login").get_data(as_text=True)
+    assert "/auth/sources/up/start" in html and "/auth/sources/down/start" not in html
+    assert "Nguồn hỏng" in html and "tạm thời không dùng được" in html
+    with app.app_context():
+        db.engine.dispose()

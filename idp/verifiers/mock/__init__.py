@@ -19,16 +19,22 @@ from idp.verifiers.base import Prompt
 from idp.verifiers.base import Services
 from idp.verifiers.base import VerifierInfo
 from idp.verifiers.errors import ConfigError
+from idp.verifiers.errors import SourceUnavailable
 from idp.verifiers.errors import VerificationFailed
 
 ATTRIBUTES = ("personal_id", "full_name", "birthdate", "gender")
 
 
 class MockVerifier:
-    def __init__(self, verifier_id: str, info: VerifierInfo, services: Services) -> None:
-        self.id, self.info, self._services = verifier_id, info, services
+    def __init__(self, verifier_id: str, info: VerifierInfo, services: Services, available: bool = True) -> None:
+        self.id, self.info, self._services, self._available = verifier_id, info, services, available
+
+    def is_healthy(self) -> bool:
+        return self._available
 
     def begin(self, attempt: Attempt) -> Prompt:
+        if not self._available:
+            raise SourceUnavailable("mock_down", N_("This service is not available right now."))
         attempt.data["nonce"] = secrets.token_urlsafe(16)
         return Prompt("verifiers/mock.html", {"max_level": self.info.max_level.name.lower()})
 
@@ -58,8 +64,9 @@ class MockVerifier:
 
 
 def create(verifier_id: str, settings: Mapping[str, Any], services: Services) -> MockVerifier:
-    """Build the mock verifier; `max_level` (default high) and `names` are optional."""
-    unknown = [f"verifiers.{verifier_id}.{key}" for key in sorted(set(settings) - {"max_level", "names"})]
+    """Build the mock verifier; `max_level` (default high), `names` and `available` (simulate an
+    outage) are optional."""
+    unknown = [f"verifiers.{verifier_id}.{key}" for key in sorted(set(settings) - {"max_level", "names", "available"})]
     if unknown:
         raise ConfigError(unknown[0], f"Unknown setting {unknown[0]}.")
     try:
@@ -69,4 +76,4 @@ def create(verifier_id: str, settings: Mapping[str, Any], services: Services) ->
     names = dict(settings.get("names") or {"vi": "Nguồn thử nghiệm", "en": "Test source"})
     info = VerifierInfo(kind="mock", names=names, max_level=max_level, attributes=ATTRIBUTES,
                         interaction=Interaction.CHALLENGE)
-    return MockVerifier(verifier_id, info, services)
+    return MockVerifier(verifier_id, info, services, available=bool(settings.get("available", True)))
