@@ -7,6 +7,7 @@ Routes live on the `auth` blueprint: `/auth/sources/<id>/start` (POST from the l
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from flask import Flask
 from flask import abort
@@ -68,8 +69,6 @@ def init_sources(app: Flask, settings: Settings) -> None:
 def _browser_key() -> str:
     """A random per-browser key in the session cookie: attempts are bound to the browser."""
     if "browser_key" not in session:
-        import secrets
-
         session["browser_key"] = secrets.token_urlsafe(24)
     return session["browser_key"]
 
