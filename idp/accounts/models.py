@@ -125,6 +125,8 @@ class LoginSession(db.Model):
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     acr: Mapped[str] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
+    # Claims a source adds to the session's ID tokens, e.g. {"vn_eid_level": 2}.
+    extra_claims: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,11 +16,14 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from idp.accounts.models import Account
+from idp.accounts.models import AccountKind
 from idp.dbtypes import UTCDateTime
 from idp.dbtypes import utcnow
 from idp.errors import VerificationFailed
 from idp.extensions import db
 from idp.i18n import N_
+from idp.oidc.subject import keyed_digest
 from idp.verifiers.base import Attempt
 
 ATTEMPT_TTL = timedelta(minutes=15)
@@ -68,9 +71,30 @@ def get_attempt(attempt_id: str, verifier_id: str, browser_key: str) -> Verifica
 
 
 def as_attempt(row: VerificationAttempt) -> Attempt:
-    """The verifier's view of the row (a copy of `data` that `save_data` writes back)."""
+    """The verifier's view of the row (a copy of `data` that `save_data` writes back), with the
+    logged-in account's opaque reference and what is on file, when someone was logged in."""
+    account = db.session.get(Account, row.account_id) if row.account_id is not None else None
     return Attempt(id=row.id, verifier_id=row.verifier_id, data=dict(row.data or {}), created_at=row.created_at,
-                   expires_at=row.expires_at, client_ip=row.client_ip)
+                   expires_at=row.expires_at, client_ip=row.client_ip,
+                   account_ref=account_ref(row.verifier_id, account.id) if account else None,
+                   on_file=on_file(account) if account else {})
+
+
+def account_ref(verifier_id: str, account_id: int) -> str:
+    """The opaque reference a verifier sees for an account (stable per verifier, unlinkable across)."""
+    return keyed_digest(f"verifier-account|{verifier_id}|{account_id}")
+
+
+def on_file(account: Account) -> dict[str, str]:
+    """What a source may need about the logged-in person: identifier, name, postal address."""
+    from idp.oidc.claims import postal_address
+
+    found = {"personal_id" if account.kind != AccountKind.BUSINESS else "tax_code": account.identifier,
+             "full_name": account.full_name, "kind": str(account.kind)}
+    address = postal_address(account)
+    if address:
+        found["address"] = address["formatted"]
+    return {k: v for k, v in found.items() if v}
 
 
 def save_data(row: VerificationAttempt, attempt: Attempt) -> None:

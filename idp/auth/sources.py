@@ -44,9 +44,11 @@ from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.base import Level
 from idp.verifiers.base import Pending
 from idp.verifiers.base import Prompt
+from idp.verifiers.base import ReadsHeaders
 from idp.verifiers.base import Redirect
 from idp.verifiers.base import Services
 from idp.verifiers.base import Step
+from idp.verifiers.base import Verifier
 from idp.verifiers.registry import init_verifiers
 from idp.verifiers.registry import verifiers
 
@@ -61,8 +63,11 @@ def init_sources(app: Flask, settings: Settings) -> None:
     def hit(key: str, limit: str) -> bool:
         return limiter.limiter.hit(parse(limit), "verifier", hashlib.sha256(key.encode()).hexdigest()[:32])
 
+    def callback_url(verifier_id: str) -> str:
+        return f"{settings.issuer.rstrip('/')}/auth/sources/{verifier_id}/callback"
+
     services = Services(hit=hit, now=utcnow, outbox=deliver_to_outbox,
-                        sandbox=settings.features.sandbox and not settings.is_production)
+                        sandbox=settings.features.sandbox and not settings.is_production, callback_url=callback_url)
     init_verifiers(app, settings.verifiers, services, settings.env)
 
 
@@ -104,8 +109,7 @@ def continue_source(verifier_id: str, attempt_id: str) -> Response | str | tuple
     except VerificationFailed as exc:
         return _failed(verifier_id, None, exc)
     attempt = as_attempt(row)
-    params = {k: v for k, v in request.values.items() if k != "csrf_token"}
-    params["remote_addr"] = request.remote_addr or ""
+    params = _params(verifier)
     try:
         outcome = verifier.complete(attempt, params)
     except VerificationFailed as exc:
@@ -130,6 +134,27 @@ def continue_source(verifier_id: str, attempt_id: str) -> Response | str | tuple
         return render_template("auth/source_failed.html", message=_(exc.message), verifier_id=verifier_id), exc.status
     db.session.commit()
     return redirect(target, code=303)
+
+
+@bp.get("/sources/<verifier_id>/callback")
+def source_callback(verifier_id: str) -> Response | str | tuple[str, int]:
+    """The fixed redirect URI registered at upstream providers; `state` is the attempt id."""
+    return continue_source(verifier_id, request.args.get("state", ""))
+
+
+def _params(verifier: Verifier) -> dict[str, str]:
+    """What `complete` receives: query or form values, the client and peer addresses, and the
+    headers the module declared (ReadsHeaders)."""
+    params = {k: v for k, v in request.values.items() if k != "csrf_token" and not k.startswith("header:")}
+    params["remote_addr"] = request.remote_addr or ""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    params["peer_addr"] = original.get("REMOTE_ADDR") or request.remote_addr or ""
+    if isinstance(verifier, ReadsHeaders):
+        for name in verifier.headers:
+            value = request.headers.get(name)
+            if value is not None:
+                params[f"header:{name.lower()}"] = value
+    return params
 
 
 def _log_in(assertion: IdentityAssertion, next_url: str) -> str:

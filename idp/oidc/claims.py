@@ -49,7 +49,7 @@ def for_scope(account: Account, scope: str, client) -> dict[str, Any]:  # noqa: 
     if "phone" in scopes and account.phone:
         claims.update(phone_number=account.phone, phone_number_verified=_is_verified(account, "phone"))
     if "address" in scopes:
-        claims["address"] = _address(account)
+        claims["address"] = postal_address(account)
     if NATIONAL_ID_SCOPE in scopes:
         key = "vn_tax_code" if account.kind == AccountKind.BUSINESS else "vn_personal_id"
         claims[key] = account.identifier
@@ -105,7 +105,8 @@ def _is_verified(account: Account, attribute: str) -> bool:
     return verification is not None and not verification.is_self_asserted
 
 
-def _address(account: Account) -> dict[str, str] | None:
+def postal_address(account: Account) -> dict[str, str] | None:
+    """Return the OIDC Core §5.1.1 address claim for the account, or None when none is on file."""
     from idp.accounts.admin_units import find_province
     from idp.accounts.admin_units import find_ward
 

@@ -136,6 +136,7 @@ class AuthorizationCode(db.Model):
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     claims_request: Mapped[dict | None] = mapped_column(JSON)
+    extra_claims: Mapped[dict | None] = mapped_column(JSON)  # from the login session, e.g. vn_eid_level
     # What the portal asked for (OIDC Core §3.1.2.1); `acr` is what the login reached.
     acr_values: Mapped[str | None] = mapped_column(String(512))
     code_challenge: Mapped[str | None] = mapped_column(String(128))
@@ -179,6 +180,7 @@ class Grant(db.Model):
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     claims_request: Mapped[dict | None] = mapped_column(JSON)
+    extra_claims: Mapped[dict | None] = mapped_column(JSON)  # from the login session, e.g. vn_eid_level
     acr_values: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

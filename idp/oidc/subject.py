@@ -19,7 +19,8 @@ def _key() -> bytes:
     return (current_settings().subject_secret or DEV_SECRET).encode("utf-8")
 
 
-def _keyed(label: str) -> str:
+def keyed_digest(label: str) -> str:
+    """Return an unguessable, stable identifier for `label` (HMAC with `subject_secret`)."""
     mac = hmac.new(_key(), label.encode("utf-8"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
@@ -27,8 +28,8 @@ def _keyed(label: str) -> str:
 def subject_for(account_id: int, client) -> str:  # noqa: ANN001 - Client model, avoids import cycle
     """Return the `sub` this portal sees for the account."""
     if client.subject_type == "public":
-        return _keyed(f"public|{account_id}")
-    return _keyed(f"pairwise|{client.sector_identifier}|{account_id}")
+        return keyed_digest(f"public|{account_id}")
+    return keyed_digest(f"pairwise|{client.sector_identifier}|{account_id}")
 
 
 def sector_of(redirect_uris: list[str], sector_identifier_uri: str | None = None) -> str:

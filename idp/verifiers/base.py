@@ -107,6 +107,11 @@ class Attempt:
     created_at: datetime
     expires_at: datetime
     client_ip: str | None = None
+    # When someone is logged in: an opaque, stable reference to their account (the same for every
+    # attempt of that account at this verifier; not the account id) and what is on file that a
+    # source may need, e.g. {"address": "...", "personal_id": "..."}. Read-only for verifiers.
+    account_ref: str | None = None
+    on_file: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Attempt(id={self.id[:8]}…, verifier_id={self.verifier_id!r})"
@@ -158,12 +163,15 @@ class Services:
     - `outbox(channel, to, message)`: deliver a message through a sandbox outbox (development
       only; real gateways are the module's own adapters).
     - `sandbox`: whether sandbox stand-ins may be used (false in production).
+    - `callback_url(verifier_id)`: the fixed absolute URL an upstream provider redirects back to
+      (register it upstream as the redirect URI); send the attempt id as `state`.
     """
 
     hit: Callable[[str, str], bool]
     now: Callable[[], datetime]
     outbox: Callable[[str, str, str], None]
     sandbox: bool
+    callback_url: Callable[[str], str] = lambda verifier_id: f"http://localhost/auth/sources/{verifier_id}/callback"
 
 
 Factory = Callable[[str, Mapping[str, Any], Services], Verifier]
@@ -174,6 +182,16 @@ class Revalidating(Protocol):
     """Optional: re-check an earlier assertion (e.g. certificate revocation)."""
 
     def revalidate(self, assertion: IdentityAssertion) -> IdentityAssertion: ...
+
+
+@runtime_checkable
+class ReadsHeaders(Protocol):
+    """Optional: request headers the module reads, e.g. a client certificate forwarded by a TLS
+    terminator. The core passes each as `params["header:<lower-case name>"]`, and always passes
+    `params["peer_addr"]`, the address of the direct TCP peer (the proxy, when there is one),
+    beside `params["remote_addr"]`, the client address."""
+
+    headers: tuple[str, ...]
 
 
 @runtime_checkable
