@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shutil
+from html import unescape as html_unescape
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -191,6 +192,18 @@ def csrf_from(html: str) -> str:
         r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in page"
     return match.group(1)
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """Return the hidden inputs of the page's first POST form (CSRF token, a source's nonce, ...)."""
+    form = re.search(r'<form method="post".*?</form>', html, re.S)
+    assert form, "no form in page"
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form.group(0)):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if 'type="hidden"' in tag and name:
+            fields[name.group(1)] = html_unescape(value.group(1)) if value else ""
+    return fields
 
 
 class BrowserFlow:

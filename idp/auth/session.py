@@ -7,8 +7,11 @@ session is still alive, so logout in one process ends it for every process.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import timedelta
+from typing import Any
 
 from flask import session
 
@@ -29,6 +32,7 @@ class LoginState:
     auth_time: int
     acr: str
     amr: tuple[str, ...]
+    extra_claims: Mapping[str, Any] = field(default_factory=dict)  # from sources, e.g. vn_eid_level
 
 
 def current_login() -> LoginState | None:
@@ -43,15 +47,16 @@ def current_login() -> LoginState | None:
     if account is None or not account.is_active:
         return None
     return LoginState(sid=row.sid, account=account, auth_time=int(row.auth_time.timestamp()), acr=row.acr,
-                      amr=tuple(row.amr))
+                      amr=tuple(row.amr), extra_claims=dict(row.extra_claims or {}))
 
 
-def start_login_session(account: Account, acr: str, amr: list[str]) -> LoginSession:
+def start_login_session(account: Account, acr: str, amr: list[str],
+                        extra_claims: Mapping[str, Any] | None = None) -> LoginSession:
     """Open a new session (always a fresh `sid`: no session fixation) and set the cookie."""
     now = utcnow()
     end_login_session(reason="replaced", audit=False)
     row = LoginSession(sid=secrets.token_urlsafe(24), account_id=account.id, auth_time=now, acr=acr, amr=amr,
-                       created_at=now,
+                       extra_claims=dict(extra_claims) if extra_claims else None, created_at=now,
                        expires_at=now + timedelta(seconds=current_settings().login.session_lifetime))
     db.session.add(row)
     record("login.succeeded", account_id=account.id, acr=acr, amr=amr)
@@ -61,11 +66,15 @@ def start_login_session(account: Account, acr: str, amr: list[str]) -> LoginSess
     return row
 
 
-def step_up_login_session(login: LoginState, acr: str, amr: list[str]) -> None:
-    """Add a stronger method to the current session (same `sid`): new level, amr union, auth_time now."""
+def step_up_login_session(login: LoginState, acr: str, amr: list[str],
+                          extra_claims: Mapping[str, Any] | None = None) -> None:
+    """Add a stronger method to the current session (same `sid`): new level, amr union, auth_time now,
+    the new source's session claims added to the earlier ones."""
     row = db.session.get(LoginSession, login.sid)
     row.acr = acr
     row.amr = sorted(set(row.amr) | set(amr))
+    if extra_claims:
+        row.extra_claims = {**(row.extra_claims or {}), **extra_claims}
     row.auth_time = utcnow()
     record("login.stepped_up", account_id=login.account.id, acr=acr, amr=row.amr)
 

@@ -38,6 +38,7 @@ from idp.errors import SourceUnavailable
 from idp.errors import VerificationFailed
 from idp.extensions import db
 from idp.extensions import limiter
+from idp.oidc.claims import session_claims_from
 from idp.outbox import deliver_to_outbox
 from idp.settings import Settings
 from idp.verifiers.base import IdentityAssertion
@@ -163,13 +164,14 @@ def _log_in(assertion: IdentityAssertion, next_url: str) -> str:
     result = apply_assertion(assertion, login.account if login else None)
     ceiling = identity_level(result.account)
     methods = list(assertion.amr)
+    extra = session_claims_from(assertion.extra)
     if login is not None and login.account.id == result.account.id:
         current = Level.from_acr(login.acr) or Level.LOW
         level = min(max(current, assertion.level), ceiling)
-        step_up_login_session(login, level.acr, methods)
+        step_up_login_session(login, level.acr, methods, extra)
     else:
         level = max(min(assertion.level, ceiling), Level.LOW)
-        start_login_session(result.account, level.acr, methods)
+        start_login_session(result.account, level.acr, methods, extra)
     session["fresh_login_for"] = next_url
     return next_url
 

@@ -51,11 +51,13 @@ def _render_login(form: LoginForm, error: str | None = None) -> str:
     required = Level.from_acr(request.args.get("acr", "")) or Level.LOW
     from idp.verifiers.health import is_available
 
+    # `idp_hint` (from the portal's authorization request) puts that source first, marked as suggested.
+    hint = request.args.get("idp_hint", "")
     sources = sorted(((vid, v, is_available(v)) for vid, v in verifiers().items() if v.info.max_level >= required),
-                     key=lambda item: (not item[2], -item[1].info.max_level))
+                     key=lambda item: (item[0] != hint, not item[2], -item[1].info.max_level))
     return render_template("auth/login.html", form=form, error=error, sources=sources, source_form=FlaskForm(),
-                           password_allowed=required <= PASSWORD_LEVEL, step_up=required > Level.LOW,
-                           login=current_login())
+                           password_allowed=required <= PASSWORD_LEVEL,
+                           step_up=required > Level.LOW, login=current_login(), hint=hint)
 
 
 def _ip_limit() -> str:

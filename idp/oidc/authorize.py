@@ -144,7 +144,7 @@ def login_redirect_url(required: Level | None = None) -> str:
     params = {"next": request_url()}
     if required is not None and required.acr:
         params["acr"] = required.acr
-    for name in ("login_hint", "ui_locales"):
+    for name in ("login_hint", "ui_locales", "idp_hint"):
         if request.args.get(name):
             params[name] = request.args[name]
     return url_for("auth.login") + "?" + urlencode(params)

@@ -26,8 +26,17 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
     "address": ("address",),
     NATIONAL_ID_SCOPE: ("vn_personal_id", "vn_tax_code"),
 }
-CLAIMS_SUPPORTED = tuple(sorted({c for claims in SCOPE_CLAIMS.values() for c in claims} | {
+# Claims an identity source may add to the login session, and so to its ID tokens: VNeID's own
+# account level (1 or 2) when VNeID took part in the login.
+SESSION_CLAIMS = {"vn_eid_level": int}
+CLAIMS_SUPPORTED = tuple(sorted({c for claims in SCOPE_CLAIMS.values() for c in claims} | set(SESSION_CLAIMS) | {
     "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash"}))
+
+
+def session_claims_from(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the assertion extras that are session claims, of the expected type (others are dropped)."""
+    return {name: extra[name] for name, kind in SESSION_CLAIMS.items()
+            if isinstance(extra.get(name), kind) and not isinstance(extra.get(name), bool)}
 
 
 def for_scope(account: Account, scope: str, client) -> dict[str, Any]:  # noqa: ANN001 - Client model

@@ -102,6 +102,7 @@ class IdTokenExtension(OpenIDCode):
     def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
         claims = super().get_authorization_code_claims(authorization_code)
         claims["sid"] = authorization_code.sid
+        claims.update(authorization_code.extra_claims or {})  # e.g. vn_eid_level (claims.SESSION_CLAIMS)
         return claims
 
     def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:

@@ -58,6 +58,7 @@ def save_authorization_code(code: str, request: Any, login: Any) -> Authorizatio
         auth_time=login.auth_time,
         acr=login.acr,
         amr=list(login.amr),
+        extra_claims=dict(login.extra_claims) or None,
         claims_request=parse_claims_request(data.get("claims")),
         acr_values=(data.get("acr_values") or None),
         code_challenge=data.get("code_challenge"),
@@ -99,7 +100,7 @@ def create_grant(code: AuthorizationCode) -> Grant:
     """Open a token family for a redeemed code and remember it on the code."""
     grant = Grant(id=secrets.token_urlsafe(24), client_id=code.client_id, account_id=code.account_id,
                   scope=code.scope, sid=code.sid, auth_time=code.auth_time, acr=code.acr, amr=list(code.amr),
-                  claims_request=code.claims_request, acr_values=code.acr_values)
+                  extra_claims=code.extra_claims, claims_request=code.claims_request, acr_values=code.acr_values)
     db.session.add(grant)
     code.grant_id = grant.id
     return grant

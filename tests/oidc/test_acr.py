@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
+from tests.conftest import hidden_fields
 from tests.conftest import query_of
 
 LOW, SUBSTANTIAL, HIGH = (f"urn:vn:gov:sso:loa:{x}" for x in ("low", "substantial", "high"))
@@ -35,7 +36,7 @@ def _step_up_with_mock(client, login_page_url: str, pin: str, level: str = "subs
     prompt = client.post("/auth/sources/mock/start", data={"csrf_token": token, "next": next_url})
     html = prompt.get_data(as_text=True)
     action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
-    done = client.post(action, data={"csrf_token": csrf_from(html), "personal_id": pin, "full_name": "Test",
+    done = client.post(action, data={**hidden_fields(html), "personal_id": pin, "full_name": "Test",
                                      "level": level})
     assert done.status_code == 303, done.get_data(as_text=True)[:400]
     return client.get(done.location)

@@ -28,6 +28,7 @@ from idp.verifiers.base import Level
 from tests.conftest import base_settings
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
+from tests.conftest import hidden_fields
 from tests.conftest import query_of
 
 
@@ -84,7 +85,7 @@ def _start(client, verifier_id: str = "mock", next_url: str = ""):  # noqa: ANN0
 def _complete(client, prompt, **fields: str):  # noqa: ANN001, ANN202
     html = prompt.get_data(as_text=True)
     action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
-    return client.post(action, data={"csrf_token": csrf_from(html), **fields}), action
+    return client.post(action, data={**hidden_fields(html), **fields}), action
 
 
 def test_new_citizen_through_a_source_gets_an_account_at_that_level(app, browser, client, make_client):
@@ -204,7 +205,7 @@ def test_a_correctable_failure_shows_the_form_again_with_the_message(client):
     bad, action = _complete(client, prompt, personal_id="12ab", full_name="x")
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400 and f'action="{action}"' in html and 'role="alert"' in html
-    retry = client.post(action, data={"csrf_token": csrf_from(html), "personal_id": "001090012397",
+    retry = client.post(action, data={**hidden_fields(html), "personal_id": "001090012397",
                                       "full_name": "Retry", "level": "low"})
     assert retry.status_code == 303
 
@@ -267,5 +268,20 @@ def test_a_source_that_is_down_is_shown_unavailable_with_the_alternatives(databa
     html = client.get("/auth/login").get_data(as_text=True)
     assert "/auth/sources/up/start" in html and "/auth/sources/down/start" not in html
     assert "Nguồn hỏng" in html and "tạm thời không dùng được" in html
+    unavailable = re.search(r'<p class="unavailable">(.*?)</p>', html, re.S).group(1)
+    assert "Nguồn tốt" in unavailable  # the alternative that reaches the same level is named
     with app.app_context():
         db.engine.dispose()
+
+
+def test_idp_hint_preselects_a_source(app, browser, client, make_client):
+    """The portal's `idp_hint` travels to the login page, which offers that source first."""
+    client_id, _ = make_client()
+    start = browser.authorize(response_type="code", client_id=client_id, scope="openid",
+                              redirect_uri="https://portal.example.vn/callback", nonce="n", idp_hint="mock")
+    assert query_of(start.location)["idp_hint"] == "mock"
+    html = client.get(start.location).get_data(as_text=True)
+    suggested = re.search(r'<section class="suggested".*?</section>', html, re.S).group(0)
+    assert "/auth/sources/mock/start" in suggested and 'name="password"' in html
+    plain = client.get("/auth/login?idp_hint=nonexistent").get_data(as_text=True)
+    assert 'class="suggested"' not in plain

@@ -5,6 +5,7 @@ Used by tests and the demo like any other module; refused outside development an
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Mapping
 from datetime import date
@@ -36,11 +37,17 @@ class MockVerifier:
         if not self._available:
             raise SourceUnavailable("mock_down", N_("This service is not available right now."))
         attempt.data["nonce"] = secrets.token_urlsafe(16)
-        return Prompt("verifiers/mock.html", {"max_level": self.info.max_level.name.lower()})
+        return Prompt("verifiers/mock.html", {"max_level": self.info.max_level.name.lower(),
+                                              "nonce": attempt.data["nonce"]})
 
     def complete(self, attempt: Attempt, params: Mapping[str, str]) -> IdentityAssertion:
         if attempt.data.get("nonce") is None:
             raise VerificationFailed("attempt_used", N_("This verification was already used. Start again."))
+        # The form carries the attempt's nonce: an answer prepared for one attempt completes no other.
+        if not hmac.compare_digest(str(params.get("nonce", "")).encode(), attempt.data["nonce"].encode()):
+            raise VerificationFailed("attempt_unknown", N_("This verification is not known. Please start again."))
+        if self._services.now() >= attempt.expires_at:
+            raise VerificationFailed("attempt_expired", N_("This verification has expired. Please start again."))
         if params.get("outcome") == "cancel":
             raise VerificationFailed("cancelled", N_("The verification was cancelled."))
         pid = (params.get("personal_id") or "").strip()

@@ -13,7 +13,7 @@ from idp.verifiers.mock import create
 
 class MockDriver:
     kind = "mock"
-    stale_after = timedelta(days=1)
+    stale_after = timedelta(minutes=15)
     ignored_params = frozenset({"full_name", "birthdate", "level"})
 
     def build(self, harness: Harness) -> Verifier:
@@ -23,7 +23,7 @@ class MockDriver:
         return harness.new_attempt(verifier.id)
 
     def prepare(self, harness: Harness, verifier: Verifier, attempt: Attempt, step: Step) -> dict[str, str]:
-        return {"personal_id": "001090055501", "full_name": "Trần Thị Mẫu", "birthdate": "1990-05-05",
+        return {"nonce": step.fields["nonce"], "personal_id": "001090055501", "full_name": "Trần Thị Mẫu", "birthdate": "1990-05-05",
                 "level": "substantial"}
 
 
