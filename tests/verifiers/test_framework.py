@@ -285,3 +285,12 @@ def test_idp_hint_preselects_a_source(app, browser, client, make_client):
     assert "/auth/sources/mock/start" in suggested and 'name="password"' in html
     plain = client.get("/auth/login?idp_hint=nonexistent").get_data(as_text=True)
     assert 'class="suggested"' not in plain
+
+
+def test_only_known_session_claims_of_the_right_type_reach_the_session():
+    """A source's extras become ID token claims only when listed in claims.SESSION_CLAIMS."""
+    from idp.oidc.claims import session_claims_from
+
+    assert session_claims_from({"vn_eid_level": 2, "other": "x"}) == {"vn_eid_level": 2}
+    assert session_claims_from({"vn_eid_level": "2"}) == {}
+    assert session_claims_from({"vn_eid_level": True}) == {}

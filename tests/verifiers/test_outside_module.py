@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ import pytest
 from idp import create_app
 from idp.accounts.service import find_account
 from idp.extensions import db
+from idp.verifiers.conformance import CHECKS
+from idp.verifiers.conformance import Harness
 from idp.verifiers.registry import available_kinds
 from tests.conftest import base_settings
-from tests.conftest import csrf_from
+from tests.conftest import hidden_fields
 
 SOURCE = Path(__file__).parent / "outside" / "socialinsurance_verifier.py"
 
@@ -51,7 +54,7 @@ def test_outside_module_is_discovered_and_logs_a_citizen_in(installed, database_
     prompt = client.post("/auth/sources/bhxh/start", data={"csrf_token": token})
     html = prompt.get_data(as_text=True)
     action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
-    done = client.post(action, data={"csrf_token": csrf_from(html), "personal_id": "001090014001"})
+    done = client.post(action, data={**hidden_fields(html), "personal_id": "001090014001"})
     assert done.status_code == 303
     with app.app_context():
         account = find_account("001090014001")
@@ -66,3 +69,27 @@ def test_outside_module_validates_its_own_settings(installed, database_url, keys
     with pytest.raises(ConfigError) as info:
         create_app(base_settings(database_url, keys_dir, verifiers={"bhxh": {"kind": "socialinsurance"}}))
     assert info.value.code == "verifiers.bhxh.members"
+
+
+class SocialInsuranceDriver:
+    kind = "socialinsurance"
+    stale_after = timedelta(minutes=15)
+    ignored_params = frozenset()
+
+    def build(self, harness: Harness):  # noqa: ANN201
+        from socialinsurance_verifier import create
+
+        return create("bhxh", {"members": {"001090014002": {"book": "BHXH-0102", "name": "Mai Thị Quế"}}},
+                      harness.services)
+
+    def new_attempt(self, harness: Harness, verifier):  # noqa: ANN001, ANN201
+        return harness.new_attempt(verifier.id)
+
+    def prepare(self, harness: Harness, verifier, attempt, step) -> dict[str, str]:  # noqa: ANN001
+        return {"nonce": step.fields["nonce"], "personal_id": "001090014002"}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+def test_outside_module_passes_the_conformance_suite(installed, check):
+    """The same suite as the built-in modules (idp/verifiers/conformance.py), from outside the package."""
+    check(SocialInsuranceDriver(), Harness())

@@ -6,6 +6,7 @@ exactly as a separate pip package would be, and uses only the public contract.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -30,15 +31,21 @@ class SocialInsuranceVerifier:
         self._members, self._services = members, services
 
     def begin(self, attempt: Attempt) -> Prompt:
-        attempt.data["open"] = True
-        return Prompt("verifiers/mock.html", {})
+        attempt.data["nonce"] = secrets.token_urlsafe(16)
+        return Prompt("verifiers/mock.html", {"nonce": attempt.data["nonce"]})  # reuses the provider's form
 
     def complete(self, attempt: Attempt, params: Mapping[str, str]) -> IdentityAssertion:
-        if not attempt.data.pop("open", False):
+        nonce = attempt.data.get("nonce")
+        if nonce is None:
             raise VerificationFailed("attempt_used", "This verification was already used.")
+        if not hmac.compare_digest(str(params.get("nonce", "")).encode(), nonce.encode()):
+            raise VerificationFailed("attempt_unknown", "This verification is not known. Please start again.")
+        if self._services.now() >= attempt.expires_at:
+            raise VerificationFailed("attempt_expired", "This verification has expired. Please start again.")
         member = self._members.get(params.get("personal_id", ""))
         if member is None:
             raise VerificationFailed("not_insured", "No social insurance record for this person.")
+        del attempt.data["nonce"]
         return IdentityAssertion(source=self.id, subject=member["book"], level=Level.SUBSTANTIAL, amr=("bhxh",),
                                  verified_at=self._services.now(),
                                  claims={"personal_id": params["personal_id"], "full_name": member["name"]},
