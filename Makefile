@@ -18,6 +18,9 @@ run: setup
 	mkdir -p instance
 	$(BIN)/idp db upgrade
 	$(BIN)/idp demo
+	# The VNeID sandbox provider (config/default.toml) runs beside the server and stops with it.
+	$(BIN)/python -m idp.verifiers.vneid.sandbox --port 5001 & sandbox=$$!; \
+	trap 'kill $$sandbox' EXIT INT TERM; \
 	$(BIN)/idp serve --host 127.0.0.1 --port 5000
 
 test: setup

@@ -70,7 +70,9 @@ def apply_assertion(assertion: IdentityAssertion, logged_in: Account | None) -> 
         if logged_in is None:
             raise VerificationFailed("source_cannot_identify", N_(
                 "This method cannot identify you on its own. Log in another way first, then add it."))
-        return LinkResult(logged_in, False, _link(logged_in, assertion))
+        link = _link(logged_in, assertion)
+        _apply_claims(logged_in, assertion)
+        return LinkResult(logged_in, False, link)
 
     existing = find_account(identifier)
     if existing is None:

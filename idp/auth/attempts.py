@@ -6,6 +6,7 @@ browser session that started it, so a stolen id is useless elsewhere.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from datetime import datetime
 from datetime import timedelta
@@ -74,7 +75,10 @@ def as_attempt(row: VerificationAttempt) -> Attempt:
     """The verifier's view of the row (a copy of `data` that `save_data` writes back), with the
     logged-in account's opaque reference and what is on file, when someone was logged in."""
     account = db.session.get(Account, row.account_id) if row.account_id is not None else None
-    return Attempt(id=row.id, verifier_id=row.verifier_id, data=dict(row.data or {}), created_at=row.created_at,
+    # A deep copy: a verifier may change nested values in place (counters), and the JSON column
+    # only notices a new object when save_data assigns it back.
+    return Attempt(id=row.id, verifier_id=row.verifier_id, data=copy.deepcopy(row.data or {}),
+                   created_at=row.created_at,
                    expires_at=row.expires_at, client_ip=row.client_ip,
                    account_ref=account_ref(row.verifier_id, account.id) if account else None,
                    on_file=on_file(account) if account else {})

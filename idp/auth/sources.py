@@ -206,5 +206,4 @@ def _failed(verifier_id: str, row: VerificationAttempt | None, exc: Verification
 
 def _unavailable(verifier_id: str, exc: SourceUnavailable) -> tuple[str, int]:
     return render_template("auth/source_failed.html", verifier_id=verifier_id, source=verifiers()[verifier_id].info,
-                           message=_("This service is not available right now. Try again later or choose "
-                                     "another way to log in.")), exc.status
+                           message=_(exc.message)), exc.status

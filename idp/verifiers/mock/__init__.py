@@ -35,7 +35,8 @@ class MockVerifier:
 
     def begin(self, attempt: Attempt) -> Prompt:
         if not self._available:
-            raise SourceUnavailable("mock_down", N_("This service is not available right now."))
+            raise SourceUnavailable("mock_down", N_(
+                "This service is not available right now. Try again later or choose another way to log in."))
         attempt.data["nonce"] = secrets.token_urlsafe(16)
         return Prompt("verifiers/mock.html", {"max_level": self.info.max_level.name.lower(),
                                               "nonce": attempt.data["nonce"]})
