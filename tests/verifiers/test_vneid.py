@@ -22,7 +22,6 @@ from idp.accounts.linking import linked_sources
 from idp.accounts.models import LinkedIdentity
 from idp.accounts.service import find_account
 from idp.extensions import db
-from idp.verifiers import health
 from idp.verifiers.base import Level
 from idp.verifiers.vneid.sandbox import RunningSandbox
 from idp.verifiers.vneid.sandbox import start_in_thread
@@ -43,11 +42,6 @@ def upstream() -> Iterator[RunningSandbox]:
     yield running
     running.stop()
 
-
-@pytest.fixture(autouse=True)
-def _fresh_health(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The login page caches health answers per process; each test starts without them."""
-    monkeypatch.setattr(health, "_checked", {})
 
 
 @pytest.fixture
