@@ -18,7 +18,7 @@ from functools import cache
 
 import vietnam_provinces
 
-from idp.accounts.identifiers import InvalidIdentifier
+from idp.identifiers import InvalidIdentifier
 from idp.i18n import N_
 
 REFERENCE_VERSION: str = vietnam_provinces.__data_version__

@@ -11,9 +11,9 @@ from limits import RateLimitItemPerSecond
 from sqlalchemy import select
 
 from idp.accounts.admin_units import check_address_units
-from idp.accounts.identifiers import InvalidIdentifier
-from idp.accounts.identifiers import check_personal_id
-from idp.accounts.identifiers import check_tax_code
+from idp.identifiers import InvalidIdentifier
+from idp.identifiers import check_personal_id
+from idp.identifiers import check_tax_code
 from idp.accounts.models import SELF_ASSERTED
 from idp.accounts.models import Account
 from idp.accounts.models import AccountKind

@@ -19,8 +19,8 @@ from idp.accounts.admin_units import find_province
 from idp.accounts.admin_units import find_ward
 from idp.accounts.admin_units import provinces
 from idp.accounts.admin_units import wards
-from idp.accounts.identifiers import PRE_2025_PROVINCE_CODES
-from idp.accounts.identifiers import InvalidIdentifier
+from idp.identifiers import PRE_2025_PROVINCE_CODES
+from idp.identifiers import InvalidIdentifier
 
 
 def test_reference_version_is_the_package_data_version():

@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 
-from idp.accounts.identifiers import PRE_2025_PROVINCE_CODES
-from idp.accounts.identifiers import InvalidIdentifier
-from idp.accounts.identifiers import PersonalIdParts
-from idp.accounts.identifiers import check_personal_id
-from idp.accounts.identifiers import check_tax_code
-from idp.accounts.identifiers import mask_identifier
-from idp.accounts.identifiers import personal_id_parts
-from idp.accounts.identifiers import tax_code_check_digit
+from idp.identifiers import PRE_2025_PROVINCE_CODES
+from idp.identifiers import InvalidIdentifier
+from idp.identifiers import PersonalIdParts
+from idp.identifiers import check_personal_id
+from idp.identifiers import check_tax_code
+from idp.identifiers import mask_identifier
+from idp.identifiers import personal_id_parts
+from idp.identifiers import tax_code_check_digit
 
 # Codes 001-096 that were never in the Circular 07/2016/TT-BCA appendix (gaps between provinces).
 NEVER_ISSUED = ("003", "005", "007", "009", "013", "016", "018", "021", "023", "028", "029", "032", "039", "041",

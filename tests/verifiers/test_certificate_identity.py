@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from idp.errors import VerificationFailed
-from idp.verifiers.certificate.identity import is_tax_code
+from idp.identifiers import is_tax_code
 from idp.verifiers.certificate.identity import read_identity
 from tests.verifiers.pki import name
 

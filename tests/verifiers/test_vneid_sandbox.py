@@ -19,7 +19,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from idp.accounts.identifiers import check_personal_id
+from idp.identifiers import check_personal_id
 from idp.verifiers.vneid.demo_citizens import DEMO_CITIZENS
 from idp.verifiers.vneid.sandbox import RunningSandbox
 from idp.verifiers.vneid.sandbox import create_sandbox_app

@@ -25,6 +25,8 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from idp.i18n import N_
+from idp.identifiers import is_personal_id
+from idp.identifiers import is_tax_code
 from idp.verifiers.errors import VerificationFailed
 
 MAX_NAME_CHARS = 200
@@ -32,9 +34,6 @@ PERSONAL_PREFIXES = frozenset({"CCCD", "CMND", "IDCVN", "PNOVN"})
 TAX_PREFIXES = frozenset({"MST", "TINVN", "VATVN"})
 _PREFIXED = re.compile(r"(?<![A-Za-z0-9])(CCCD|CMND|MST|MNS|HC|IDCVN|PNOVN|TINVN|VATVN)\s*[:\-]\s*([0-9][0-9-]*)",
                        re.IGNORECASE)
-# Business tax code check digit (digit 10): weights over digits 1-9, then 10 - (sum mod 11); the
-# same rule as idp.accounts.identifiers, which verifiers may not import.
-TAX_CODE_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
 
 @dataclass(frozen=True)
@@ -73,26 +72,6 @@ def read_identity(subject: x509.Name) -> SubjectIdentity:
     return SubjectIdentity(personal_id=next(iter(personal), None), tax_code=None if personal else next(iter(tax)),
                            full_name=full_name[:MAX_NAME_CHARS] if common_names else "",
                            organization=organization[:MAX_NAME_CHARS] if organization else None)
-
-
-def is_personal_id(value: str) -> bool:
-    """Syntax only: 12 ASCII digits (Law on Identification 2023, Art. 12)."""
-    return len(value) == 12 and value.isascii() and value.isdigit()
-
-
-def is_tax_code(value: str) -> bool:
-    """Syntax only: 10 digits with a valid check digit, optionally "-" and 001-999, or 12 digits."""
-    if is_personal_id(value):
-        return True
-    base, _, branch = value.partition("-")
-    if not (len(base) == 10 and base.isascii() and base.isdigit()):
-        return False
-    if branch and not (len(branch) == 3 and branch.isdigit() and branch != "000"):
-        return False
-    if "-" in value and not branch:
-        return False
-    check = 10 - sum(int(d) * w for d, w in zip(base[:9], TAX_CODE_WEIGHTS, strict=True)) % 11
-    return check < 10 and check == int(base[9])
 
 
 def _values(subject: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:

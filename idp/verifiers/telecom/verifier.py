@@ -18,6 +18,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from idp.i18n import N_
+from idp.identifiers import is_personal_id
 from idp.verifiers.base import Attempt
 from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.base import Level
@@ -213,7 +214,7 @@ def _personal_id(raw: object) -> str:
         value = raw.replace(" ", "").replace(".", "").strip()
         if not value:
             return ""
-        if len(value) == 12 and value.isascii() and value.isdigit():
+        if is_personal_id(value):
             return value
     raise VerificationFailed("personal_id_format", N_("The personal ID number must be exactly 12 digits."))
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from idp.i18n import N_
+from idp.identifiers import is_personal_id
 from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.errors import VerificationFailed
 from idp.verifiers.vneid.config import UpstreamConfig
@@ -41,7 +42,7 @@ def personal_id_of(value: Any) -> str:
     if value is None:
         raise _missing()
     text = value.strip() if isinstance(value, str) else ""
-    if not (len(text) == 12 and text.isascii() and text.isdigit()):
+    if not is_personal_id(text):
         raise VerificationFailed("personal_id_format", N_("The personal ID number from the identity provider is not "
                                                           "12 digits. Choose another way to log in."))
     return text

@@ -1,6 +1,6 @@
 """National identifiers: the 12-digit personal identification number, tax codes, masking for logs.
 
-Owns the syntax rules only (pure functions, no Flask, no database): whether a value *can* be an
+Owns the syntax rules only (pure functions, no Flask, no database; identity sources use them too): whether a value *can* be an
 identifier, never whether it was issued. Errors carry a stable snake_case `code` and an English
 `message` that the pages translate (the messages are in the idp catalogues; reuse them).
 """
@@ -104,6 +104,24 @@ def check_tax_code(code: str) -> str:
     if tax_code_check_digit(base[:9]) != int(base[9]):
         raise InvalidIdentifier("tax_code_check_digit", N_("The tax code's check digit is wrong."))
     return value
+
+
+def is_personal_id(value: str) -> bool:
+    """True when `value` can be a personal identification number (check_personal_id passes)."""
+    try:
+        check_personal_id(value)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+def is_tax_code(value: str) -> bool:
+    """True when `value` can be a tax code: 10 digits with check digit, 10-3, or a 12-digit personal ID."""
+    try:
+        check_tax_code(value)
+    except InvalidIdentifier:
+        return False
+    return True
 
 
 def mask_identifier(value: str) -> str:
