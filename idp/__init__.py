@@ -19,6 +19,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from idp.extensions import limiter
     from idp.oidc.server import init_oidc
     from idp.oidc.views import bp as oidc_bp
+    from idp.postal.views import bp as postal_bp
     from idp.security import init_security
     from idp.settings import configure_logging
     from idp.settings import load_settings
@@ -32,11 +33,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_security(app, settings)
     init_oidc(app, settings)
     init_sources(app, settings)
-    for blueprint in (oidc_bp, auth_bp, accounts_bp):
+    for blueprint in (oidc_bp, auth_bp, accounts_bp, postal_bp):
         app.register_blueprint(blueprint)
     # Protocol endpoints have no per-IP limits (clients authenticate; codes and tokens are
     # 256-bit); skipping the limiter there saves ~15% CPU per request.
     limiter.exempt(oidc_bp)
+    from idp.sandbox import init_sandbox  # development pages (/sandbox/outbox), only when sandboxes are allowed
+
+    init_sandbox(app, settings)
     register_error_handlers(app)
     from idp.cli import register_commands
 

@@ -1,7 +1,8 @@
 """`idp ...` console commands for operators, docs and tests.
 
 `idp db upgrade` (Flask-Migrate), `idp serve`, `idp demo`, `idp accounts create`,
-`idp clients add|list`, `idp keys rotate|list`, `idp audit verify`.
+`idp clients add|list`, `idp keys rotate|list`, `idp audit verify`,
+`idp accounts grant-role|revoke-role`, `idp postal export-letters|purge`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the application's CLI."""
-    for command in (serve, demo, accounts, clients, keys, audit, purge):
+    for command in (serve, demo, accounts, clients, keys, audit, purge, postal):
         app.cli.add_command(command)
 
 
@@ -145,6 +146,46 @@ def accounts_add_representative(tax_code: str, personal_id: str, role: str) -> N
         _fail(f"{exc.code}: {exc.message}")
     db.session.commit()
     click.echo(json.dumps({"business_account_id": business.id, "citizen_account_id": citizen.id, "role": role}))
+
+
+@accounts.command("grant-role")
+@click.argument("identifier")
+@click.argument("role")
+@click.option("--scope", help="Limit the role, e.g. postal_clerk to one post office code.")
+@with_appcontext
+def accounts_grant_role(identifier: str, role: str, scope: str | None) -> None:
+    """Give the account IDENTIFIER a staff ROLE (postal_clerk, ...)."""
+    _change_role(identifier, role, scope, grant=True)
+
+
+@accounts.command("revoke-role")
+@click.argument("identifier")
+@click.argument("role")
+@click.option("--scope", help="The scope the role was granted with.")
+@with_appcontext
+def accounts_revoke_role(identifier: str, role: str, scope: str | None) -> None:
+    """Take a staff ROLE away from the account IDENTIFIER."""
+    _change_role(identifier, role, scope, grant=False)
+
+
+def _change_role(identifier: str, role: str, scope: str | None, grant: bool) -> None:
+    from idp.accounts.roles import KNOWN_ROLES
+    from idp.accounts.roles import RoleError
+    from idp.accounts.roles import grant_role
+    from idp.accounts.roles import revoke_role
+    from idp.accounts.service import find_account
+
+    account = find_account(identifier)
+    if account is None:
+        _fail("no account has this identifier")
+    try:
+        changed = grant_role(account.id, role, scope) is not None if grant else revoke_role(account.id, role, scope)
+    except RoleError as exc:
+        db.session.rollback()
+        _fail(f"{exc.code}: {exc.message} Known roles: {', '.join(KNOWN_ROLES)}.")
+    db.session.commit()
+    click.echo(json.dumps({"account_id": account.id, "role": role, "scope": scope,
+                           "granted" if grant else "revoked": changed}))
 
 
 @click.group()
@@ -267,3 +308,60 @@ def audit_verify() -> None:
         click.echo(f"audit chain broken at event {broken}")
         sys.exit(1)
     click.echo("audit chain intact")
+
+
+@click.group()
+def postal() -> None:
+    """Vietnam Post sources: letter batches for the postal operator, clean-up."""
+
+
+@postal.command("export-letters")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the batch to this new file (never "
+              "overwritten; owner-only permissions). Default: standard output.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--source", "sources", multiple=True, help="Letter source id (repeat). Default: every letter source.")
+@with_appcontext
+def postal_export_letters(out: str | None, fmt: str, sources: tuple[str, ...]) -> None:
+    """Give each queued letter its activation code and export them as one batch.
+
+    The codes exist only in this output (the database keeps their hashes): hand it to the postal
+    operator and delete it afterwards. If the command fails, discard its output."""
+    from idp.dbtypes import utcnow
+    from idp.verifiers.postal.counter import VIETNAM
+    from idp.verifiers.postal.export import export_batch
+    from idp.verifiers.postal.export import letter_sources
+    from idp.verifiers.postal.export import render
+    from idp.verifiers.postal.export import write_new_file
+
+    try:
+        chosen = letter_sources(sources)
+    except ValueError as exc:
+        _fail(str(exc))
+    batch_id, entries = export_batch(chosen, utcnow().astimezone(VIETNAM).strftime("%Y%m%d"))
+    text = render(entries, fmt)
+    if out:
+        try:
+            write_new_file(out, text)
+        except OSError as exc:
+            db.session.rollback()
+            _fail(f"cannot write {out}: {exc.strerror or exc}")
+    else:
+        click.echo(text, nl=False)
+    db.session.commit()
+    click.echo(json.dumps({"batch_id": batch_id, "letters": len(entries), "out": out or "-"}), err=True)
+
+
+@postal.command("purge")
+@click.option("--retention-days", default=365, show_default=True, type=click.IntRange(min=1),
+              help="Delete expired requests and letters older than this.")
+@with_appcontext
+def postal_purge(retention_days: int) -> None:
+    """Wipe personal data from expired postal requests and letters; delete old ones."""
+    from datetime import timedelta
+
+    from idp.dbtypes import utcnow
+    from idp.verifiers.postal.models import purge as purge_postal
+
+    counts = purge_postal(utcnow(), timedelta(days=retention_days))
+    db.session.commit()
+    click.echo(json.dumps(counts))

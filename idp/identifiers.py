@@ -1,8 +1,9 @@
 """National identifiers: the 12-digit personal identification number, tax codes, masking for logs.
 
-Owns the syntax rules only (pure functions, no Flask, no database; identity sources use them too): whether a value *can* be an
-identifier, never whether it was issued. Errors carry a stable snake_case `code` and an English
-`message` that the pages translate (the messages are in the idp catalogues; reuse them).
+Owns the syntax rules only (pure functions, no Flask, no database; identity sources use them too):
+whether a value *can* be an identifier, never whether it was issued. Errors carry a stable
+snake_case `code` and an English `message` that the pages translate (the messages are in the idp
+catalogues; reuse them).
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ import os
 import re
 import secrets
 import shutil
-from html import unescape as html_unescape
 from collections.abc import Iterator
 from datetime import date
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -113,13 +113,19 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+def dispose(app: Flask) -> None:
+    """Close the app's database connections: the session first (a connection it holds would outlive
+    the pool and be garbage-collected open), then the pool."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(database_url: str, keys_dir: Path, settings_overrides: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(base_settings(database_url, keys_dir, **settings_overrides))
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose(app)
 
 
 @pytest.fixture

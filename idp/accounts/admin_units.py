@@ -18,8 +18,8 @@ from functools import cache
 
 import vietnam_provinces
 
-from idp.identifiers import InvalidIdentifier
 from idp.i18n import N_
+from idp.identifiers import InvalidIdentifier
 
 REFERENCE_VERSION: str = vietnam_provinces.__data_version__
 

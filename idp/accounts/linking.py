@@ -37,6 +37,9 @@ from idp.verifiers.base import Level
 # Claim name -> account attribute it verifies.
 ATTRIBUTE_OF_CLAIM = {"full_name": "full_name", "birthdate": "birthdate", "gender": "gender", "phone": "phone",
                       "email": "email", "agency": "agency"}
+# An `address` claim (a postal letter) is the formatted address on file: it confirms these parts
+# of the account's address and never changes them.
+ADDRESS_PARTS = ("street_address", "ward_code", "province_code")
 MUST_AGREE = ("full_name", "birthdate")
 
 
@@ -190,11 +193,28 @@ def _apply_claims(account: Account, assertion: IdentityAssertion) -> None:
         best = account.verification_of(attribute)
         if best is None or best.is_self_asserted or int(assertion.level) >= best.level:
             setattr(account, attribute, date.fromisoformat(value) if attribute == "birthdate" else value)
-        mine = next((v for v in account.verifications if v.attribute == attribute and v.source == assertion.source),
-                    None)
-        if mine is None:
-            account.verifications.append(AttributeVerification(attribute=attribute, source=assertion.source,
-                                                                level=int(assertion.level),
-                                                                verified_at=assertion.verified_at))
-        else:
-            mine.level, mine.verified_at = int(assertion.level), assertion.verified_at
+        _record_provenance(account, attribute, assertion)
+    _confirm_address(account, assertion)
+
+
+def _confirm_address(account: Account, assertion: IdentityAssertion) -> None:
+    """An `address` claim equal to the address on file confirms its parts (provenance only)."""
+    from idp.oidc.claims import postal_address
+
+    claimed, current = assertion.claims.get("address"), postal_address(account)
+    if not claimed or current is None or _normalise(claimed) != _normalise(current["formatted"]):
+        return
+    for attribute in ADDRESS_PARTS:
+        if getattr(account, attribute):
+            _record_provenance(account, attribute, assertion)
+
+
+def _record_provenance(account: Account, attribute: str, assertion: IdentityAssertion) -> None:
+    mine = next((v for v in account.verifications if v.attribute == attribute and v.source == assertion.source),
+                None)
+    if mine is None:
+        account.verifications.append(AttributeVerification(attribute=attribute, source=assertion.source,
+                                                            level=int(assertion.level),
+                                                            verified_at=assertion.verified_at))
+    else:
+        mine.level, mine.verified_at = int(assertion.level), assertion.verified_at

@@ -11,9 +11,6 @@ from limits import RateLimitItemPerSecond
 from sqlalchemy import select
 
 from idp.accounts.admin_units import check_address_units
-from idp.identifiers import InvalidIdentifier
-from idp.identifiers import check_personal_id
-from idp.identifiers import check_tax_code
 from idp.accounts.models import SELF_ASSERTED
 from idp.accounts.models import Account
 from idp.accounts.models import AccountKind
@@ -26,6 +23,9 @@ from idp.errors import IdpError
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.i18n import N_
+from idp.identifiers import InvalidIdentifier
+from idp.identifiers import check_personal_id
+from idp.identifiers import check_tax_code
 from idp.passwords import burn_verification
 from idp.passwords import hash_secret
 from idp.passwords import needs_rehash

@@ -79,7 +79,12 @@ def sources() -> Response | str | tuple[str, int]:
         except (VerificationFailed, ValueError) as exc:
             db.session.rollback()
             error = _(exc.message) if isinstance(exc, VerificationFailed) else _("This linked source does not exist.")
+    from idp.verifiers.health import is_available
+
     names = {vid: v.info for vid, v in verifiers().items()}
+    # Every enabled source can be added from here, including those that prove no level on their
+    # own (a letter confirming the address): the login page lists only those that log in.
+    addable = [(vid, v.info) for vid, v in verifiers().items() if is_available(v)]
     status = 400 if error else 200
     return render_template("accounts/sources.html", links=linked_sources(login.account), names=names, form=form,
-                           error=error), status
+                           addable=addable, error=error), status

@@ -55,7 +55,8 @@ from idp.verifiers.registry import verifiers
 
 # Failures after which the same attempt cannot succeed: start again from the login page.
 FINAL_FAILURES = frozenset({"attempt_unknown", "attempt_used", "attempt_expired", "cancelled", "too_many_attempts",
-                            "challenge_expired", "challenge_replayed", "code_expired", "code_used"})
+                            "challenge_expired", "challenge_replayed", "code_expired", "code_used",
+                            "request_rejected", "request_expired", "letter_superseded", "address_changed"})
 
 
 def init_sources(app: Flask, settings: Settings) -> None:
@@ -93,6 +94,9 @@ def start_source(verifier_id: str) -> Response | str | tuple[str, int]:
     except SourceUnavailable as exc:
         db.session.rollback()
         return _unavailable(verifier_id, exc)
+    except VerificationFailed as exc:  # e.g. a source that needs someone logged in, or an address
+        db.session.rollback()
+        return _failed(verifier_id, None, exc)
     save_data(row, attempt)
     response = _show(verifier_id, row, step)
     db.session.commit()

@@ -9,6 +9,7 @@ from idp.audit import AuditEvent
 from idp.extensions import db
 from tests.conftest import PASSWORD
 from tests.conftest import csrf_from
+from tests.conftest import dispose
 
 
 def _post_login(client, identifier: str, password: str):  # noqa: ANN001, ANN202
@@ -115,5 +116,4 @@ def test_https_deployment_behind_proxy(database_url, keys_dir, make_account):
                                  "identifier": "001090001208", "password": PASSWORD})
     assert response.status_code == 303
     assert "Secure" in response.headers["Set-Cookie"]
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)

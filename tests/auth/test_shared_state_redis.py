@@ -20,6 +20,7 @@ from tests.conftest import ISSUER
 from tests.conftest import PASSWORD
 from tests.conftest import base_settings
 from tests.conftest import csrf_from
+from tests.conftest import dispose
 
 REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="IDP_TEST_REDIS_URL not set")
@@ -35,10 +36,8 @@ def settings_overrides() -> dict:
 def second_worker(database_url, keys_dir, settings_overrides):  # noqa: ANN001, ANN201
     app = create_app(base_settings(database_url, keys_dir, **settings_overrides))
     yield app.test_client()
-    from idp.extensions import db
 
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)
 
 
 def _login(client, identifier: str, password: str) -> int:  # noqa: ANN001

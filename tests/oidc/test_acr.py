@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
 from tests.conftest import hidden_fields
 from tests.conftest import query_of

@@ -28,6 +28,7 @@ from idp.verifiers.base import Level
 from tests.conftest import base_settings
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
+from tests.conftest import dispose
 from tests.conftest import hidden_fields
 from tests.conftest import query_of
 
@@ -69,8 +70,7 @@ def test_same_kind_twice_and_disabled_instances(database_url, keys_dir):
                                                                                       "enabled": False}}))
     built = app.extensions["idp.verifiers"]
     assert set(built) == {"mock", "mock_b"} and built["mock_b"].info.max_level == Level.LOW
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)
 
 
 # --- the login flow through a source ----------------------------------------------------------
@@ -270,8 +270,7 @@ def test_a_source_that_is_down_is_shown_unavailable_with_the_alternatives(databa
     assert "Nguồn hỏng" in html and "tạm thời không dùng được" in html
     unavailable = re.search(r'<p class="unavailable">(.*?)</p>', html, re.S).group(1)
     assert "Nguồn tốt" in unavailable  # the alternative that reaches the same level is named
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)
 
 
 def test_idp_hint_preselects_a_source(app, browser, client, make_client):

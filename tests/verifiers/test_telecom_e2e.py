@@ -33,6 +33,7 @@ from idp.verifiers.base import Level
 from tests.conftest import base_settings
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
+from tests.conftest import dispose
 from tests.conftest import hidden_fields
 from tests.conftest import query_of
 
@@ -72,9 +73,7 @@ def custom_app(database_url, keys_dir) -> Iterator[Any]:  # noqa: ANN001
 
     yield make
     for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        dispose(app)
 
 
 # --- helpers: a person at the browser -----------------------------------------------------------------

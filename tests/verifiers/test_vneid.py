@@ -29,6 +29,7 @@ from tests.conftest import BrowserFlow
 from tests.conftest import base_settings
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
+from tests.conftest import dispose
 from tests.conftest import query_of
 from tests.verifiers.drivers.vneid import answer_at_sandbox
 
@@ -177,8 +178,7 @@ def test_upstream_down_gives_the_unavailable_page(database_url, keys_dir):
                            headers={"Accept-Language": "en"})
     assert response.status_code == 503
     assert "The identity provider is not answering" in response.get_data(as_text=True)
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)
 
 
 def test_upstream_going_down_between_redirect_and_callback(database_url, keys_dir):
@@ -191,4 +191,4 @@ def test_upstream_going_down_between_redirect_and_callback(database_url, keys_di
     assert callback(client, location).status_code == 503
     with app.app_context():
         assert find_account("048203004567") is None
-        db.engine.dispose()
+    dispose(app)

@@ -27,6 +27,7 @@ from idp.verifiers.vneid import create
 from idp.verifiers.vneid.sandbox import RunningSandbox
 from idp.verifiers.vneid.sandbox import start_in_thread
 from tests.conftest import decode_with_jwks
+from tests.conftest import dispose
 from tests.conftest import query_of
 from tests.verifiers.drivers.vneid import answer_at_sandbox
 from tests.verifiers.drivers.vneid import query
@@ -265,18 +266,15 @@ def test_two_instances_of_the_kind_side_by_side(app, browser, client, make_clien
 def test_the_ministry_key_can_come_from_the_environment(database_url, keys_dir, ministry, monkeypatch, tmp_path: Path):
     """`env:`/`file:` secrets are resolved by the settings loader; a file path works too."""
     from idp import create_app
-    from idp.extensions import db
     from tests.conftest import base_settings
 
     monkeypatch.setenv("IDP_TEST_MOH_KEY", MINISTRY_PEM)
     app = create_app(base_settings(database_url, keys_dir, verifiers={
         "moh": {**ministry_settings(ministry.issuer), "private_key": "env:IDP_TEST_MOH_KEY"}}))
     assert app.extensions["idp.verifiers"]["moh"].config.client_key.alg == "RS256"
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)
     (tmp_path / "moh.pem").write_text(MINISTRY_PEM)
     app = create_app(base_settings(database_url, keys_dir, verifiers={
         "moh": {**ministry_settings(ministry.issuer), "private_key": str(tmp_path / "moh.pem")}}))
     assert app.extensions["idp.verifiers"]["moh"].config.client_key.kid == RSAKey.import_key(MINISTRY_KEY).thumbprint()
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)

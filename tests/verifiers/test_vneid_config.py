@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idp import create_app
 from idp.errors import ConfigError
-from idp.extensions import db
 from idp.verifiers.base import Interaction
 from idp.verifiers.base import Level
 from idp.verifiers.base import Services
@@ -24,6 +23,7 @@ from idp.verifiers.conformance import Harness
 from idp.verifiers.registry import build_verifiers
 from idp.verifiers.vneid import create
 from tests.conftest import base_settings
+from tests.conftest import dispose
 
 GOOD = {"issuer": "https://sso.vneid.gov.vn", "client_id": "national-sso", "client_secret": "s3cret"}
 EC_PEM = ec.generate_private_key(ec.SECP256R1()).private_bytes(
@@ -173,5 +173,4 @@ def test_two_instances_build_from_one_config(database_url, keys_dir):
     built = app.extensions["idp.verifiers"]
     assert built["vneid"].info.max_level == Level.HIGH and built["mof"].info.max_level == Level.SUBSTANTIAL
     assert built["mof"].config.claims["level"] == "acr" and built["mof"].id == "mof"
-    with app.app_context():
-        db.engine.dispose()
+    dispose(app)

@@ -23,8 +23,8 @@ class MockDriver:
         return harness.new_attempt(verifier.id)
 
     def prepare(self, harness: Harness, verifier: Verifier, attempt: Attempt, step: Step) -> dict[str, str]:
-        return {"nonce": step.fields["nonce"], "personal_id": "001090055501", "full_name": "Trần Thị Mẫu", "birthdate": "1990-05-05",
-                "level": "substantial"}
+        return {"nonce": step.fields["nonce"], "personal_id": "001090055501", "full_name": "Trần Thị Mẫu",
+                "birthdate": "1990-05-05", "level": "substantial"}
 
 
 DRIVER = MockDriver()

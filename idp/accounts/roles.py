@@ -1,0 +1,99 @@
+"""Staff roles: which account may do which staff work, optionally scoped (e.g. to one post office).
+
+A small store, not a permission system: `has_role` answers one question for the staff pages
+(the postal clerk UI today; the admin console later). Every grant and revocation is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from idp.audit import record
+from idp.dbtypes import UTCDateTime
+from idp.dbtypes import utcnow
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.i18n import N_
+
+POSTAL_CLERK = "postal_clerk"  # confirms identities at a post office counter (scope: post office code)
+# Defined now so that names stay stable; used by the admin console later.
+NATIONAL_ADMIN = "national_admin"
+AGENCY_ADMIN = "agency_admin"
+HELPDESK = "helpdesk"
+AUDITOR = "auditor"
+KNOWN_ROLES = (POSTAL_CLERK, NATIONAL_ADMIN, AGENCY_ADMIN, HELPDESK, AUDITOR)
+SCOPE_MAX = 64
+
+
+class RoleError(IdpError):
+    """A role that cannot be granted or revoked as asked."""
+
+
+class AccountRole(db.Model):
+    """One role held by one account, optionally limited to a scope (a post office, an agency)."""
+
+    __tablename__ = "account_role"
+    __table_args__ = (Index("ix_account_role_account_role", "account_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str | None] = mapped_column(String(SCOPE_MAX))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The account that granted it; None when granted from the command line.
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<AccountRole account_id={self.account_id} role={self.role} scope={self.scope}>"
+
+
+def check_role(role: str, scope: str | None) -> None:
+    """Raise RoleError unless `role` is known and `scope` is short printable ASCII."""
+    if role not in KNOWN_ROLES:
+        raise RoleError("unknown_role", N_("Unknown role."))
+    if scope is not None and not (0 < len(scope) <= SCOPE_MAX and scope.isascii() and scope.isprintable()):
+        raise RoleError("invalid_scope", N_("The scope must be up to 64 plain characters."))
+
+
+def roles_of(account_id: int, role: str | None = None) -> list[AccountRole]:
+    """Return the account's roles (only `role` when given), oldest first."""
+    query = select(AccountRole).where(AccountRole.account_id == account_id)
+    if role is not None:
+        query = query.where(AccountRole.role == role)
+    return list(db.session.execute(query.order_by(AccountRole.granted_at, AccountRole.id)).scalars())
+
+
+def has_role(account_id: int, role: str, scope: str | None = None) -> bool:
+    """Tell whether the account holds `role`; with `scope`, unscoped grants count too."""
+    return any(found.scope is None or scope is None or found.scope == scope for found in roles_of(account_id, role))
+
+
+def grant_role(account_id: int, role: str, scope: str | None = None, granted_by: int | None = None) -> AccountRole:
+    """Give the account a role (idempotent); audited. The caller commits."""
+    check_role(role, scope)
+    existing = next((found for found in roles_of(account_id, role) if found.scope == scope), None)
+    if existing is not None:
+        return existing
+    row = AccountRole(account_id=account_id, role=role, scope=scope, granted_at=utcnow(), granted_by=granted_by)
+    db.session.add(row)
+    db.session.flush()
+    record("role.granted", account_id=account_id, role=role, scope=scope, granted_by=granted_by)
+    return row
+
+
+def revoke_role(account_id: int, role: str, scope: str | None = None, revoked_by: int | None = None) -> bool:
+    """Take a role away (only the grant with exactly this scope); audited. Return whether one was held."""
+    check_role(role, scope)
+    found = [row for row in roles_of(account_id, role) if row.scope == scope]
+    for row in found:
+        db.session.delete(row)
+    if found:
+        record("role.revoked", account_id=account_id, role=role, scope=scope, revoked_by=revoked_by)
+    return bool(found)
