@@ -8,6 +8,9 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from idp.accounts.roles import POSTAL_CLERK
+from idp.accounts.roles import grant_role
+from idp.accounts.roles import has_role
 from idp.accounts.service import NewAccount
 from idp.accounts.service import create_account
 from idp.accounts.service import find_account
@@ -16,6 +19,7 @@ from idp.oidc.clients import ClientRegistration
 from idp.oidc.clients import register_client
 from idp.oidc.runtime import OidcRuntime
 from idp.settings import current_settings
+from idp.verifiers.registry import verifiers
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,11 @@ DEMO_ACCOUNTS = (
                family_name="Trần", birthdate=date(2001, 9, 3), gender="female", password=DEMO_PASSWORD),
     NewAccount(kind="business", identifier="0100109106", full_name="Công ty Demo Viễn thông",
                password=DEMO_PASSWORD),
+    NewAccount(kind="citizen", identifier="001085000456", full_name="Phạm Văn Bưu", given_name="Bưu",
+               family_name="Phạm", birthdate=date(1985, 2, 20), gender="male", password=DEMO_PASSWORD),
 )
+# The demo postal clerk (a staff role on an ordinary account) and the post office it works at.
+DEMO_CLERK = ("001085000456", "100000")
 DEMO_PORTALS = (
     ClientRegistration(name="Cổng Dịch vụ công Quốc gia (demo)", agency="Văn phòng Chính phủ",
                        client_id="demo-national-portal", client_secret="demo-national-portal-secret",
@@ -52,6 +60,9 @@ def load_demo() -> dict:
     for new in DEMO_ACCOUNTS:
         if find_account(new.identifier) is None:
             create_account(new)
+    clerk = find_account(DEMO_CLERK[0])
+    if not has_role(clerk.id, POSTAL_CLERK):
+        grant_role(clerk.id, POSTAL_CLERK, scope=DEMO_CLERK[1])
     for reg in DEMO_PORTALS:
         if OidcRuntime.find_client(reg.client_id) is None:
             register_client(reg)
@@ -62,4 +73,22 @@ def load_demo() -> dict:
         "accounts": [{"identifier": a.identifier, "kind": a.kind, "name": a.full_name} for a in DEMO_ACCOUNTS],
         "portals": [{"client_id": p.client_id, "client_secret": p.client_secret, "name": p.name,
                      "redirect_uris": p.redirect_uris} for p in DEMO_PORTALS],
+        "postal_clerk": {"identifier": DEMO_CLERK[0], "post_office": DEMO_CLERK[1], "page": "/postal/clerk"},
+        "sandboxes": _sandboxes(),
     }
+
+
+def _sandboxes() -> dict[str, str]:
+    """How to try each configured identity source on this machine (docs/sources/)."""
+    kinds = {vid: v.info.kind for vid, v in verifiers().items()}
+    notes = {
+        "vneid": "the VNeID sandbox provider (make run starts it on port 5001) lists its demo citizens",
+        "telecom": "demo numbers 0912 345 678 (001090012345), 0387 654 321 (079301004567); "
+                   "read the SMS code at /sandbox/outbox",
+        "certificate": "a development CA and a demo citizen certificate under instance/devpki; "
+                       "sign the challenge with instance/devpki/sign.py",
+        "postal_counter": "log in, start the post-office check, then confirm it as the demo clerk at /postal/clerk",
+        "postal_letter": "log in with an address on file, ask for a letter, then `idp postal export-letters`",
+        "mock": "type what a source would vouch for",
+    }
+    return {vid: notes.get(kind, kind) for vid, kind in kinds.items()}

@@ -43,6 +43,7 @@ def test_demo_is_idempotent_and_prints_credentials(runner):
     assert first.exit_code == 0, first.output
     data = json.loads(first.output)
     assert {p["client_id"] for p in data["portals"]} >= {"demo-national-portal", "demo-ministry-finance"}
+    assert "mock" in data["sandboxes"] and data["postal_clerk"]["page"] == "/postal/clerk"
     assert runner.invoke(args=["demo"]).exit_code == 0
 
 

@@ -455,3 +455,19 @@ def test_repr_of_rows_shows_no_personal_data(app):
     row = CounterRequest(id=1, reference="ABCDE00000", claimed_personal_id=CITIZEN, claimed_full_name=NAME,
                          status="open")
     assert CITIZEN not in repr(row) and NAME not in repr(row) and "ABCDE" not in repr(row)
+
+
+def test_the_demo_clerk_can_open_the_clerk_page(app, client, browser):
+    runner = app.test_cli_runner()
+    """The demo's postal clerk has the role (granted once, even when the demo runs twice)."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from idp.accounts.roles import AccountRole
+
+    assert runner.invoke(args=["demo"]).exit_code == 0 and runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(AccountRole)).scalar() == 1
+    assert browser.login("001085000456", password="demo-password-2025").status_code == 303
+    assert client.get("/postal/clerk").status_code == 200
+
