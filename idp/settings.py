@@ -169,7 +169,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     config_path = os.environ.get("IDP_CONFIG")
     if config_path:
         _merge(tree, _read_toml(config_path))
-    _merge(tree, _environment_tree(os.environ))
+    # A variable named by an `env:` secret (e.g. IDP_VIETTEL_KEY) holds that secret's value; it is
+    # not a setting of its own, even with the IDP_ prefix.
+    secret_names = _env_references(tree) | _env_references(overrides or {})
+    _merge(tree, _environment_tree({k: v for k, v in os.environ.items() if k not in secret_names}))
     if overrides:
         _merge(tree, dict(overrides))
     settings = _build(Settings, _resolve_secrets(tree, ""), "")
@@ -213,6 +216,17 @@ def _environment_tree(environ: Mapping[str, str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = _parse_env_value(raw)
     return tree
+
+
+def _env_references(node: Any) -> set[str]:
+    """The environment variable names that `env:NAME` values anywhere in `node` refer to."""
+    if isinstance(node, str):
+        return {node[4:]} if node.startswith("env:") else set()
+    if isinstance(node, Mapping):
+        return set().union(*(_env_references(value) for value in node.values()))
+    if isinstance(node, list | tuple):
+        return set().union(*(_env_references(value) for value in node))
+    return set()
 
 
 def _parse_env_value(raw: str) -> Any:

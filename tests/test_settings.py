@@ -89,11 +89,68 @@ def test_shipped_config_files_load(tmp_path: Path, monkeypatch):
     subject = tmp_path / "subject"
     subject.write_text("s" * 40)
     text = (root / "production.example.toml").read_text().replace("/run/secrets/idp-subject-secret", str(subject))
+    (tmp_path / "vneid.pem").write_text("not read by load_settings as a key")
+    text = text.replace("/run/secrets/vneid-client.pem", str(tmp_path / "vneid.pem"))
     production = tmp_path / "production.toml"
     production.write_text(text)
     for name, value in {"IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp", "IDP_REDIS_URL": "redis://cache",
-                        "IDP_SECRET_KEY": "k" * 40, "IDP_KEYS_PASSPHRASE": "p" * 20}.items():
+                        "IDP_SECRET_KEY": "k" * 40, "IDP_KEYS_PASSPHRASE": "p" * 20,
+                        "IDP_TELECOM_HMAC_KEY": "h" * 40, "IDP_VIETTEL_KEY": "v" * 32, "IDP_SMS_KEY": "s" * 32}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("IDP_CONFIG", str(production))
     settings = load_settings({})
     assert settings.is_production and settings.proxy_hops == 1 and "k" * 40 not in repr(settings)
+
+
+
+def test_a_variable_named_by_an_env_secret_is_not_a_setting(tmp_path: Path, monkeypatch):
+    """IDP_VIETTEL_KEY referenced as `env:IDP_VIETTEL_KEY` is a secret's value, not an unknown setting;
+    an IDP_ variable nobody refers to still is one."""
+    config = tmp_path / "idp.toml"
+    config.write_text('[verifiers.x]\nkind = "mock"\napi_key = "env:IDP_VIETTEL_KEY"\n')
+    monkeypatch.setenv("IDP_CONFIG", str(config))
+    monkeypatch.setenv("IDP_VIETTEL_KEY", "secret-value")
+    assert str(load_settings({}).verifiers["x"]["api_key"]) == "secret-value"
+    monkeypatch.setenv("IDP_NOBODY_KNOWS", "1")
+    with pytest.raises(ConfigError) as info:
+        load_settings({})
+    assert info.value.code == "nobody_knows"
+
+
+def test_production_example_builds_its_identity_sources(tmp_path: Path, monkeypatch):
+    """Every [verifiers.*] table of config/production.example.toml builds with sandboxes refused."""
+    import tomllib
+    from datetime import UTC
+    from datetime import datetime
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from idp.verifiers.base import Services
+    from idp.verifiers.registry import build_verifiers
+    from tests.verifiers.pki import make_ca
+
+    root = Path(__file__).resolve().parent.parent / "config"
+    key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    text = (root / "production.example.toml").read_text()
+    for path in ("/etc/idp/ca/rootca-public.pem", "/etc/idp/ca/bcy-root.pem"):
+        anchor = tmp_path / Path(path).name
+        anchor.write_text(make_ca(anchor.stem).pem)
+        text = text.replace(path, str(anchor))
+    (tmp_path / "vneid.pem").write_text(key)
+    text = text.replace("/run/secrets/vneid-client.pem", str(tmp_path / "vneid.pem"))
+    for name, value in {"IDP_TELECOM_HMAC_KEY": "h" * 40, "IDP_VIETTEL_KEY": "v" * 32, "IDP_SMS_KEY": "s" * 32}.items():
+        monkeypatch.setenv(name, value)
+    production = tmp_path / "production.toml"
+    production.write_text(text)
+    monkeypatch.setenv("IDP_CONFIG", str(production))
+    settings = load_settings({"database_url": "postgresql+psycopg://idp@db/idp", "secret_key": "k" * 40,
+                              "redis_url": "redis://cache", "subject_secret": "s" * 40,
+                              "keys": {"passphrase": "p" * 20}})
+    assert set(settings.verifiers) == {"vneid", "viettel", "certificate", "vnpost", "vnpost_letter"}
+    services = Services(hit=lambda key, limit: True, now=lambda: datetime.now(UTC), outbox=lambda *message: None,
+                        sandbox=False)
+    built = build_verifiers(settings.verifiers, services, settings.env)
+    assert {v.info.kind for v in built.values()} == {"vneid", "telecom", "certificate", "postal_counter",
+                                                      "postal_letter"}
