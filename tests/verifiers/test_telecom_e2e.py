@@ -284,8 +284,13 @@ def test_operator_down_shows_the_source_unavailable(custom_app):
 def test_sms_gateway_down_shows_the_source_unavailable(custom_app):
     app = custom_app({"sms": {"kind": "sandbox", "available": False}})
     client = english(app.test_client())
-    page = submit(client, start(client), phone=NEW_PHONE, personal_id=NEW_PID)
+    # The login page no longer offers the source (HealthReporting); a page opened before the outage still posts.
+    login_page = client.get("/auth/login").get_data(as_text=True)
+    assert "/auth/sources/telecom/start" not in login_page
+    form = client.post("/auth/sources/telecom/start", data={"csrf_token": csrf_from(login_page)})
+    page = submit(client, form, phone=NEW_PHONE, personal_id=NEW_PID)
     assert page.status_code == 503 and sms_codes(app) == []
+    assert "cannot send text messages right now" in page.get_data(as_text=True)
 
 
 def test_hostile_phone_form_input_is_answered_with_the_form(app, client):
@@ -332,3 +337,12 @@ def test_sandbox_is_allowed_only_outside_production():
     assert sandbox_allowed(Settings(env="development", features=Features(sandbox=True)))
     assert not sandbox_allowed(Settings(env="development", features=Features(sandbox=False)))
     assert not sandbox_allowed(Settings(env="production", features=Features(sandbox=True)))
+
+
+def test_a_telecom_source_that_is_down_is_shown_unavailable_on_the_login_page(custom_app):
+    """HealthReporting: the login page marks the source unavailable instead of offering it."""
+    app = custom_app({"operator": {"kind": "sandbox", "subscribers": SUBSCRIBERS, "available": False}})
+    page = english(app.test_client()).get("/auth/login").get_data(as_text=True)
+    assert "/auth/sources/telecom/start" not in page and "temporarily unavailable" in page
+    up = custom_app()
+    assert "/auth/sources/telecom/start" in up.test_client().get("/auth/login").get_data(as_text=True)

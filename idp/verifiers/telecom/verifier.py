@@ -68,6 +68,11 @@ class TelecomVerifier:
     def __repr__(self) -> str:
         return f"TelecomVerifier(id={self.id!r}, operator={self._operator!r}, sms={self._gateway!r})"
 
+    def is_healthy(self) -> bool:
+        """HealthReporting: down when the operator or the SMS gateway says so. The HTTP adapters have
+        no health call of their own and count as up; their failures surface as SourceUnavailable."""
+        return all(getattr(part, "available", True) for part in (self._operator, self._gateway))
+
     # --- the two calls -------------------------------------------------------------------------
     def begin(self, attempt: Attempt) -> Prompt:
         attempt.data.clear()
