@@ -119,7 +119,6 @@ def test_a_variable_named_by_an_env_secret_is_not_a_setting(tmp_path: Path, monk
 
 def test_production_example_builds_its_identity_sources(tmp_path: Path, monkeypatch):
     """Every [verifiers.*] table of config/production.example.toml builds with sandboxes refused."""
-    import tomllib
     from datetime import UTC
     from datetime import datetime
 

@@ -53,7 +53,9 @@ REASON_LABELS = {
     "person_absent": N_("the card holder is not present"),
     "other": N_("another reason"),
 }
-# A clerk looks up a few requests an hour; far more means someone is guessing references.
+# A clerk looks up a few requests an hour; far more means someone is guessing references. One
+# budget for look-ups and decisions together: a decision names the reference in its URL, so it is
+# a look-up too.
 CLERK_LIMIT = "20 per minute;300 per day"
 
 
@@ -71,6 +73,9 @@ def _clerk_key() -> str:
     """Rate-limit per clerk account (several clerks may share a post office's address)."""
     login = current_login()
     return f"postal-clerk:{login.account.id}" if login else get_remote_address()
+
+
+clerk_limit = limiter.shared_limit(CLERK_LIMIT, scope="postal-clerk", key_func=_clerk_key)
 
 
 def _clerk() -> Clerk | Response | tuple[str, int]:
@@ -101,7 +106,7 @@ def clerk() -> Response | str | tuple[str, int]:
 
 
 @bp.post("/clerk")
-@limiter.limit(CLERK_LIMIT, key_func=_clerk_key)
+@clerk_limit
 def lookup() -> Response | str | tuple[str, int]:
     who = _clerk()
     if not isinstance(who, Clerk):
@@ -125,14 +130,17 @@ def lookup() -> Response | str | tuple[str, int]:
 
 
 @bp.post("/clerk/requests/<reference>")
-@limiter.limit(CLERK_LIMIT, key_func=_clerk_key)
+@clerk_limit
 def decide(reference: str) -> Response | str | tuple[str, int]:
     who = _clerk()
     if not isinstance(who, Clerk):
         return who
     code = normalise(reference)
     row = find_request(code) if code else None
-    if row is None:
+    if row is None:  # audited like a failed look-up: guessing through this URL must show too
+        record("postal.counter_lookup_failed", account_id=who.account_id, post_office=who.post_office,
+               reason="malformed" if code is None else "unknown")
+        db.session.commit()
         return error_page(404, _("Request not found"), _("No request has this reference. Check it with the citizen."))
     verifier = _counters().get(row.verifier_id)
     if verifier is None:
@@ -154,7 +162,10 @@ def decide(reference: str) -> Response | str | tuple[str, int]:
             reason = request.form.get("reason", "")
             verifier.reject(row, reason, who.account_id, who.post_office)
             outcome, details = "rejected", {"reason": reason}
-        else:
+        else:  # the page shows the request: a look-up, audited as one
+            record("postal.counter_viewed", account_id=who.account_id, request_id=row.id,
+                   reference=display(row.reference), post_office=who.post_office)
+            db.session.commit()
             return _request_page(row, _("Choose to confirm or to reject the request."), 400)
     except (ClerkInputError, RequestClosed) as exc:
         db.session.rollback()

@@ -153,11 +153,14 @@ def make_leaf(issuer: Holder, subject: x509.Name, *, key: PrivateKey | None = No
 
 
 def make_crl(issuer: Holder, revoked: Iterable[int] = (), *, this_update: datetime | None = None,
-             next_update: datetime | None = None, signer: PrivateKey | None = None) -> bytes:
-    """A DER CRL by `issuer` (signed with `signer` to forge a wrong signature)."""
+             next_update: datetime | None = None, signer: PrivateKey | None = None,
+             extensions: Iterable[x509.ExtensionType] = ()) -> bytes:
+    """A DER CRL by `issuer` (signed with `signer` to forge a wrong signature), with critical `extensions`."""
     this_update = this_update or now() - timedelta(hours=1)
     builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.certificate.subject)
                .last_update(this_update).next_update(next_update or now() + timedelta(days=1)))
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=True)
     for serial in revoked:
         builder = builder.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial)
                                                   .revocation_date(this_update).build())
@@ -337,3 +340,51 @@ def build_pki(server: RevocationServer) -> Hierarchy:
     )
     pki.publish()
     return pki
+
+
+class StallingServer:
+    """A loopback HTTP server that sends its headers and the first bytes of a body, then stalls (as a
+    server dripping bytes slowly would between two bytes) until the test ends."""
+
+    def __init__(self, content_type: str = "application/octet-stream") -> None:
+        import socket
+
+        self._release = threading.Event()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(4)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/slow"
+        self._head = (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: 100000\r\n\r\n"
+                      .encode("ascii") + b" " * 10)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self._listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.recv(65536)
+            connection.sendall(self._head)
+            self._release.wait(30)
+
+    def __enter__(self) -> StallingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._listener.close()
+        self._thread.join()
+
+
+class JumpingClock:
+    """Stands in for the `time` module of a fetcher: monotonic() jumps an hour after its first call,
+    so a deadline counted from the first call has passed at the next check."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def monotonic(self) -> float:
+        self.calls += 1
+        return 0.0 if self.calls == 1 else 3600.0

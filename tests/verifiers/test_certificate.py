@@ -7,6 +7,7 @@ Revocation has its own file (test_certificate_revocation.py); configuration too
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -370,6 +371,31 @@ def test_malformed_extension_the_path_validation_ignores_is_certificate_format(p
                    .add_extension(broken, critical=False).sign(pki.intermediate.key, hashes.SHA256()))
     assert failure(build(pki, harness, {"revocation": "off"}), harness, Holder(certificate, key),
                    pki.chain) == "certificate_format"
+
+
+def _with_version(holder: Holder, version: int) -> str:
+    """The certificate's PEM with its version field ([0] EXPLICIT INTEGER) rewritten."""
+    der = holder.certificate.public_bytes(Encoding.DER)
+    at = der.index(bytes.fromhex("a003020102"))
+    raw = der[:at] + bytes.fromhex("a0030201") + bytes([version]) + der[at + 5:]
+    body = base64.encodebytes(raw).decode("ascii")
+    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"
+
+
+def test_unknown_certificate_version_is_certificate_format(pki, harness):
+    """cryptography raises InvalidVersion (not a ValueError) for it: never a server error."""
+    verifier = build(pki, harness, trusted_proxies=[PROXY])
+    odd = _with_version(pki.citizen, 57)
+    for params in ({"certificate": odd, "chain": pki.chain}, {"certificate": pki.citizen.pem,
+                                                               "chain": _with_version(pki.intermediate, 9)}):
+        attempt, challenge = attempt_for(verifier, harness)
+        with pytest.raises(VerificationFailed) as info:
+            verifier.complete(attempt, {**params, "signature": sign(pki.citizen, challenge)})
+        assert info.value.code == "certificate_format"
+    attempt, _ = attempt_for(verifier, harness)
+    with pytest.raises(VerificationFailed) as info:
+        verifier.complete(attempt, {HEADER: quote(odd), "peer_addr": PROXY})
+    assert info.value.code == "certificate_format"
 
 
 @pytest.mark.parametrize("chain", ["junk", "9" * 70_000, "\x00", "Nguyễn"])

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from werkzeug.wrappers import Response
@@ -17,8 +18,10 @@ from idp.verifiers.certificate import create
 from idp.verifiers.conformance import Harness
 from tests.verifiers.pki import CITIZEN_ID
 from tests.verifiers.pki import Holder
+from tests.verifiers.pki import JumpingClock
 from tests.verifiers.pki import OcspResponder
 from tests.verifiers.pki import RevocationServer
+from tests.verifiers.pki import StallingServer
 from tests.verifiers.pki import build_pki
 from tests.verifiers.pki import closed_port_url
 from tests.verifiers.pki import make_ca
@@ -243,3 +246,42 @@ def test_revocation_off_is_only_for_development(pki, harness):
     verifier = build(pki, harness, {"revocation": "off"})
     result = login(verifier, harness, pki.revoked, pki.chain)  # not even asked
     assert result.extra["revocation"] == "off" and sum(pki.server.hits.values()) == 0
+
+
+def test_a_server_that_stalls_mid_body_is_abandoned_at_the_deadline(monkeypatch):
+    """The transfer deadline is checked after every socket read, not only after a full 64 KiB chunk,
+    which a server dripping bytes could delay for hours (each byte within the read timeout)."""
+    from idp.verifiers.certificate import fetch as fetch_module
+
+    monkeypatch.setattr(fetch_module, "time", JumpingClock())
+    with StallingServer() as server, pytest.raises(fetch_module.FetchFailed, match="took too long"):
+        fetch_module.fetch(server.url, timeout=5, max_bytes=1_000_000)
+
+
+def _scope(**flags: Any) -> x509.IssuingDistributionPoint:
+    values = {"full_name": None, "relative_name": None, "only_contains_user_certs": False,
+              "only_contains_ca_certs": False, "only_some_reasons": None, "indirect_crl": False,
+              "only_contains_attribute_certs": False, **flags}
+    return x509.IssuingDistributionPoint(**values)
+
+
+@pytest.mark.parametrize("extension", [
+    lambda pki: x509.DeltaCRLIndicator(1),
+    lambda pki: _scope(only_contains_ca_certs=True),
+    lambda pki: _scope(only_some_reasons=frozenset({x509.ReasonFlags.key_compromise})),
+    lambda pki: _scope(full_name=[x509.UniformResourceIdentifier(pki.server.url("/partition-2.crl"))]),
+], ids=["delta", "ca-certificates-only", "some-reasons-only", "another-partition"])
+def test_a_crl_that_does_not_cover_the_certificate_is_not_used(pki, harness, extension):
+    """RFC 5280 §6.3.3 (b): a delta, partial or partitioned CRL that does not list the certificate
+    says nothing about it; hard-fail refuses instead of taking it for "good"."""
+    pki.server.crls["/public.crl"] = make_crl(pki.intermediate, extensions=[extension(pki)])
+    assert refused(build(pki, harness), harness, pki.revoked, pki.chain) == "revocation_unavailable"
+
+
+def test_a_crl_whose_scope_covers_the_certificate_is_used(pki, harness):
+    own = _scope(only_contains_user_certs=True, full_name=[x509.UniformResourceIdentifier(
+        pki.server.url("/public.crl"))])
+    pki.server.crls["/public.crl"] = make_crl(pki.intermediate, [pki.revoked.serial], extensions=[own])
+    verifier = build(pki, harness)
+    assert refused(verifier, harness, pki.revoked, pki.chain) == "certificate_revoked"
+    assert login(verifier, harness, pki.citizen, pki.chain).extra["revocation"] == "checked"

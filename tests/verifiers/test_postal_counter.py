@@ -214,6 +214,19 @@ def test_clerk_rejection_is_a_clear_failure_and_a_new_request_can_follow(app, pe
         assert find_request(normalise(reference)).claimed_personal_id is None  # wiped once decided
 
 
+def test_two_notice_pages_make_one_new_request(app, people):
+    """One request open per account: "Make a new request" from a second tab shows the first one."""
+    client, page, reference = citizen_request(app)
+    decide(clerk_client(app), reference, action="reject", reason="other")
+    first, second = start_source(client), start_source(client)
+    made = submit(client, first, action="new")
+    again = submit(client, second, action="new")
+    new_reference = REFERENCE.search(made.get_data(as_text=True)).group(1)
+    assert again.status_code == 200 and REFERENCE.search(again.get_data(as_text=True)).group(1) == new_reference
+    with app.app_context():
+        assert [r.status for r in db.session.execute(select(CounterRequest)).scalars()] == ["rejected", "open"]
+
+
 def test_a_different_personal_id_on_the_card_rejects_the_request(app, people):
     """The typed number must equal the claimed one; a mismatch is recorded as a rejection."""
     client, page, reference = citizen_request(app)
@@ -408,6 +421,33 @@ def test_lookups_are_rate_limited_per_clerk(app, people):
     statuses = [clerk.post("/postal/clerk", data={"csrf_token": token, "reference": f"ABCDE-{n:05d}"}).status_code
                 for n in range(21)]
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
+
+
+def test_lookups_and_decisions_share_the_clerk_budget(app, people):
+    """Guessing references through the decision URL counts against the same 20 a minute."""
+    clerk = clerk_client(app)
+    token = csrf_from(clerk.get("/postal/clerk").get_data(as_text=True))
+    statuses = [clerk.post("/postal/clerk", data={"csrf_token": token, "reference": f"ABCDE-{n:05d}"}).status_code
+                for n in range(10)]
+    statuses += [clerk.post(f"/postal/clerk/requests/ABCDE{n:05d}", data={"csrf_token": token}).status_code
+                 for n in range(10, 21)]
+    assert statuses[:20] == [404] * 20 and statuses[20] == 429
+
+
+def test_decisions_on_unknown_references_and_views_through_the_decision_url_are_audited(app, people):
+    citizen_id, clerk_id = people
+    _, _, reference = citizen_request(app)
+    clerk = clerk_client(app)
+    token = csrf_from(clerk.get("/postal/clerk").get_data(as_text=True))
+    for path in ("ABCDEFGHJK", "x!"):
+        assert clerk.post(f"/postal/clerk/requests/{path}", data={"csrf_token": token, "action": "reject",
+                                                                    "reason": "other"}).status_code == 404
+    assert [(e.account_id, e.data["reason"]) for e in events(app, "postal.counter_lookup_failed")] == [
+        (clerk_id, "unknown"), (clerk_id, "malformed")]
+    shown = clerk.post(f"/postal/clerk/requests/{normalise(reference)}", data={"csrf_token": token})
+    assert shown.status_code == 400 and NAME in shown.get_data(as_text=True)
+    [viewed] = events(app, "postal.counter_viewed")
+    assert viewed.account_id == clerk_id and viewed.data["reference"] == reference
 
 
 def test_clerk_and_citizen_forms_need_the_csrf_token(app, people):

@@ -27,6 +27,7 @@ from idp.extensions import db
 from idp.verifiers.base import Level
 from idp.verifiers.conformance import Harness
 from idp.verifiers.postal import create_letter
+from idp.verifiers.postal.export import render
 from idp.verifiers.postal.models import Letter
 from tests.conftest import BrowserFlow
 from tests.conftest import csrf_from
@@ -143,6 +144,26 @@ def test_export_to_a_new_private_file_and_never_over_an_old_one(app, citizen, ma
     assert unknown.exit_code == 2 and "not a letter source" in unknown.output
 
 
+@pytest.mark.parametrize("address", ["Số 1 Lê Lợi;=HYPERLINK(\"http://x\",\"y\")", " =1+1", "Hà Nội\n@SUM(A1)",
+                                     "a,\t-2+3", "=1+1"])
+def test_csv_cells_cannot_start_a_formula_whatever_the_separator(address):
+    """OWASP CSV injection: a spreadsheet may split on "," or ";" (Excel in vi-VN) or at a line
+    break and then ignore quotes; no cell it could make may start with = + - @."""
+    entry = {"batch_id": "20261201-ABCDEF", "letter": "ABCDE-12345", "recipient": "Ngô Thị Thu",
+             "address": address, "code": "FGHJK-67890", "valid_until": "31/12/2026"}
+    text = render([entry], "csv")
+    assert re.search(r'(?:^|[,;\t\r\n])[ "\t\r]*[=+\-@]', text) is None, text
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["address"].replace("'", "") == address and row["recipient"] == "Ngô Thị Thu"
+
+
+def test_csv_leaves_ordinary_addresses_alone():
+    entry = {"batch_id": "b", "letter": "l", "recipient": "Trần Thị-Mai", "address": "Số 5, ngõ 7; Phường 2",
+             "code": "FGHJK-67890", "valid_until": "31/12/2026"}
+    [row] = list(csv.DictReader(io.StringIO(render([entry], "csv"))))
+    assert row == entry
+
+
 def test_five_wrong_codes_lock_the_letter(app, citizen):
     ask_for_letter(app)
     [entry] = export(app)
@@ -224,6 +245,17 @@ def test_a_changed_address_voids_the_old_letter(app, citizen):
     with app.app_context():
         statuses = db.session.execute(select(Letter.status).order_by(Letter.id)).scalars().all()
         assert statuses == ["superseded", "queued"]
+
+
+def test_a_very_long_address_still_gets_its_letter(app, make_account):
+    """The row keeps 500 characters of the address; comparing it with the full one refused every code."""
+    make_account("001090088803", full_name="Đỗ Văn Long", street_address="Xóm " + "Đông " * 120, province_code="01",
+                 ward_code="00070")
+    ask_for_letter(app, "001090088803")
+    [entry] = export(app)
+    client, page = code_page(app, "001090088803")
+    done = submit(client, page, code=entry["code"])
+    assert done.status_code == 303, done.get_data(as_text=True)[:500]
 
 
 def test_before_the_export_the_citizen_is_told_to_wait(app, citizen):

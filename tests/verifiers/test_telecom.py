@@ -4,6 +4,7 @@ logged-in phone-only mode, hostile input and configuration validation."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import UTC
@@ -327,6 +328,38 @@ def test_a_used_code_cannot_be_replayed(harness):
     assert failure(lambda: verifier.complete(attempt, {"phone": PHONE, "personal_id": PID})).code == "code_used"
 
 
+def concurrent_copy(attempt: Attempt) -> Attempt:
+    """The attempt as another request loaded it: its own copy of `data`, as the core gives each
+    request (no row lock), so writes of one request are not seen by the other."""
+    return Attempt(id=attempt.id, verifier_id=attempt.verifier_id, data=copy.deepcopy(attempt.data),
+                   created_at=attempt.created_at, expires_at=attempt.expires_at, client_ip=attempt.client_ip,
+                   account_ref=attempt.account_ref, on_file=attempt.on_file)
+
+
+def test_concurrent_wrong_codes_cannot_exceed_five_tries(harness):
+    """NIST SP 800-63B §5.2.2: at most 5 tries per code, even when requests race on the same
+    attempt (each loads the same `tries` and writes back its own count)."""
+    verifier = build(harness)
+    attempt = begin(verifier, harness)
+    submit_phone(verifier, attempt)
+    code = last_code(harness)
+    guesses = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 13)]
+    answers = [failure(lambda g=g: verifier.complete(concurrent_copy(attempt), {"code": g})).code for g in guesses]
+    assert answers == ["code_wrong"] * 5 + ["too_many_attempts"] * 7
+    assert failure(lambda: verifier.complete(concurrent_copy(attempt), {"code": code})).code == "too_many_attempts"
+
+
+def test_two_concurrent_right_codes_give_one_assertion(harness):
+    """Single use: two requests with the right code at the same moment; only one is accepted."""
+    verifier = build(harness)
+    attempt = begin(verifier, harness)
+    submit_phone(verifier, attempt)
+    code = last_code(harness)
+    first, second = concurrent_copy(attempt), concurrent_copy(attempt)
+    assert isinstance(verifier.complete(first, {"code": code}), IdentityAssertion)
+    assert failure(lambda: verifier.complete(second, {"code": code})).code == "code_used"
+
+
 def test_an_attempt_that_never_began_is_refused(harness):
     verifier = build(harness)
     attempt = harness.new_attempt("telecom")
@@ -378,6 +411,22 @@ def test_codes_per_number_are_limited_and_resends_count(harness):
     again = begin(verifier, harness)
     assert failure(lambda: submit_phone(verifier, again)).code == "rate_limited"
     assert len(harness.outbox) == 2
+
+
+def test_codes_per_logged_in_account_are_limited_across_numbers_and_addresses(harness):
+    """Phone-only mode texts any number: one account may not pump SMS by changing number and address."""
+    verifier = build(harness, limits={"sms_per_account": "2 per hour"})
+    numbers = ["0912 345 678", "0387 654 321", "0701 234 567"]
+    for n, number in enumerate(numbers[:2]):
+        submit_phone(verifier, begin(verifier, harness, account_ref=ACCOUNT_REF), phone=number, personal_id="",
+                     ip=f"198.51.100.{n}")
+    attempt = begin(verifier, harness, account_ref=ACCOUNT_REF)
+    exc = failure(lambda: submit_phone(verifier, attempt, phone=numbers[2], personal_id="", ip="203.0.113.9"))
+    assert exc.code == "rate_limited" and exc.status == 429 and "the most codes allowed" in exc.message
+    assert len(harness.outbox) == 2
+    other = begin(verifier, harness, account_ref="opaque-account-reference-2")  # another account is not held up
+    submit_phone(verifier, other, phone=numbers[2], personal_id="", ip="203.0.113.9")
+    assert ACCOUNT_REF not in " ".join(harness.counts)
 
 
 @pytest.mark.parametrize(("limit", "vary", "words"), [

@@ -34,6 +34,8 @@ from idp.verifiers.vneid.sandbox import RunningSandbox
 from idp.verifiers.vneid.sandbox import start_in_thread
 from tests.verifiers.drivers.vneid import answer_at_sandbox
 from tests.verifiers.drivers.vneid import query
+from tests.verifiers.pki import JumpingClock
+from tests.verifiers.pki import StallingServer
 
 CALLBACK = Harness().callback_url("vneid")
 SECRET = "upstream-secret"
@@ -313,8 +315,9 @@ def _generate_big() -> Iterator[bytes]:
     lambda h: h.answer("/.well-known/openid-configuration", h.metadata(token_endpoint=None)),
     lambda h: h.answer("/.well-known/openid-configuration", h.metadata(token_endpoint=42)),
     lambda h: h.answer("/.well-known/openid-configuration", h.metadata(token_endpoint="http://evil.example/t")),
+    lambda h: h.answer("/.well-known/openid-configuration", "[" * 100_000),
 ], ids=["500", "503", "html", "bytes", "list", "too-large", "too-large-chunked", "redirect", "other-issuer",
-        "no-token-endpoint", "endpoint-not-a-string", "plain-http-elsewhere"])
+        "no-token-endpoint", "endpoint-not-a-string", "plain-http-elsewhere", "deeply-nested"])
 def test_unusable_discovery_is_an_outage(hostile, set_up):
     """Unreachable, 5xx, garbage, oversized, redirected or inconsistent discovery: SourceUnavailable
     (OIDC Discovery §4.3: the issuer must match), and the health check says down."""
@@ -357,6 +360,17 @@ def test_connection_refused_and_timeout_are_outages():
                                 "timeout": 0.2}, harness.services)
         with pytest.raises(SourceUnavailable):
             slow.begin(harness.new_attempt("vneid"))
+
+
+def test_an_upstream_that_stalls_mid_answer_is_abandoned_at_the_deadline(monkeypatch, caplog):
+    """The answer's deadline is checked after every socket read, not after a full 16 KiB chunk that a
+    server dripping bytes (each within the read timeout) could delay for hours."""
+    from idp.verifiers.vneid import http
+
+    monkeypatch.setattr(http, "time", JumpingClock())
+    with StallingServer("application/json") as server, pytest.raises(SourceUnavailable):
+        http.fetch_json("vneid", "jwks", "GET", server.url, 5)
+    assert "too large or too slow" in caplog.text
 
 
 @pytest.mark.parametrize(("status", "body", "code", "kind"), [
@@ -435,3 +449,21 @@ def test_other_asymmetric_algorithms_verify(hostile, alg, make_key):
     hostile.answer("/token", {"id_token": jwt.encode({"alg": alg, "kid": "k1"}, claims, key, algorithms=[alg])})
     outcome = outcome_of(verifier, attempt, {"state": attempt.id, "code": "abc"})
     assert isinstance(outcome, IdentityAssertion) and outcome.subject == "u1"
+
+
+def test_an_https_upstream_may_not_point_its_endpoints_at_plain_http_on_this_machine(monkeypatch):
+    """Loopback http is allowed for an upstream on this machine; an https upstream's discovery document
+    naming http://127.0.0.1 would have us post our code and client secret to a local service."""
+    from idp.verifiers.vneid import upstream as upstream_module
+    from idp.verifiers.vneid.http import JsonResponse
+
+    issuer = "https://vneid.example"
+    document = {"issuer": issuer, "authorization_endpoint": issuer + "/authorize",
+                "token_endpoint": "http://127.0.0.1:9/internal", "jwks_uri": issuer + "/jwks"}
+    monkeypatch.setattr(upstream_module, "fetch_json", lambda *args, **kwargs: JsonResponse(200, document))
+    harness = Harness()
+    verifier = create("vneid", {"issuer": issuer, "client_id": "rp", "client_secret": "s"}, harness.services)
+    with pytest.raises(SourceUnavailable):
+        verifier.begin(harness.new_attempt("vneid"))
+    document["token_endpoint"] = issuer + "/token"
+    assert verifier.begin(harness.new_attempt("vneid")).url.startswith(issuer + "/authorize?")

@@ -10,6 +10,7 @@ import time
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 USER_AGENT = "idp-certificate-verifier/1"
 
@@ -27,7 +28,8 @@ def fetch(url: str, *, timeout: float, max_bytes: int, data: bytes | None = None
           content_type: str | None = None) -> bytes:
     """GET `url` (or POST `data`), return the body of a 200 answer; raise FetchFailed otherwise.
 
-    `timeout` bounds connecting and each read; the whole transfer is bounded by twice that.
+    `timeout` bounds connecting and each read; the body is abandoned once the transfer has taken
+    twice that (checked after each read, so at worst about three times `timeout` in all).
     """
     if not is_http_url(url):
         raise FetchFailed(f"unsupported URL scheme in {url[:100]!r}")
@@ -44,12 +46,15 @@ def fetch(url: str, *, timeout: float, max_bytes: int, data: bytes | None = None
             if declared.isdigit() and int(declared) > max_bytes:
                 raise FetchFailed(f"{url[:100]} is larger than {max_bytes} bytes")
             body = bytearray()
-            for chunk in response.iter_content(chunk_size=65536):
+            # read1: at most one socket read (each bounded by `timeout`) per chunk, so the deadline is
+            # checked at least every `timeout` seconds even when the server drips bytes slowly
+            # (iter_content would wait for a full chunk); decoding is bounded to the chunk size too.
+            while chunk := response.raw.read1(65536, decode_content=True):
                 body.extend(chunk)
                 if len(body) > max_bytes:
                     raise FetchFailed(f"{url[:100]} is larger than {max_bytes} bytes")
                 if time.monotonic() > deadline:
                     raise FetchFailed(f"{url[:100]} took too long")
             return bytes(body)
-    except requests.RequestException as exc:
+    except (requests.RequestException, Urllib3Error, OSError) as exc:  # the last two: while reading the body
         raise FetchFailed(f"{type(exc).__name__} fetching {url[:100]}") from exc

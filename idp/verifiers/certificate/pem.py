@@ -39,7 +39,7 @@ def load_certificates(text: str, limit: int = MAX_CHAIN_CERTS,
         try:
             der = base64.b64decode(body, validate=True)
             blocks.append(x509.load_der_x509_certificate(der))
-        except (binascii.Error, ValueError) as exc:
+        except (binascii.Error, ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
             raise PemError("a PEM block is not a certificate") from exc
         if len(blocks) > limit:
             raise PemError("too many certificates")

@@ -88,6 +88,7 @@ class RevocationChecker:
         for url in urls:
             try:
                 crl = self._crl(url, issuer)
+                _check_scope(crl, certificate)
                 entry = crl.get_revoked_certificate_by_serial_number(certificate.serial_number)
             except (Unavailable, ValueError) as exc:  # ValueError: a malformed entry
                 reasons.append(f"CRL {url}: {exc}")
@@ -199,6 +200,36 @@ def _check_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, no
         raise Unavailable("the CRL is dated in the future")
     if crl.next_update_utc is None or crl.next_update_utc < now:
         raise Unavailable("the CRL is stale (past its nextUpdate)")
+
+
+def _check_scope(crl: x509.CertificateRevocationList, certificate: x509.Certificate) -> None:
+    """RFC 5280 §6.3.3 (b): use only a complete CRL whose scope covers the certificate. A delta CRL,
+    an indirect one, one limited to some reasons, or one for the other kind of certificate (CA or end
+    entity), or for another distribution point (a partition) would say "good" for a certificate it
+    does not list because it does not cover it."""
+    extensions = crl.extensions
+    if any(isinstance(extension.value, x509.DeltaCRLIndicator) for extension in extensions):
+        raise Unavailable("a delta CRL is not a complete list")
+    try:
+        scope = extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return
+    if scope.indirect_crl or scope.only_some_reasons or scope.only_contains_attribute_certs:
+        raise Unavailable("the CRL covers only part of the revocations (indirect or by reason)")
+    try:
+        is_ca = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if (scope.only_contains_ca_certs and not is_ca) or (scope.only_contains_user_certs and is_ca):
+        raise Unavailable("the CRL covers another kind of certificate")
+    if scope.full_name:
+        try:
+            points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        except x509.ExtensionNotFound:
+            return  # no distribution point to compare with: the configured crl_urls decide
+        names = {name for point in points for name in point.full_name or ()}
+        if names and not names & set(scope.full_name):
+            raise Unavailable("the CRL is a partition for other certificates")
 
 
 def _responder_is(candidate: x509.Certificate, response: ocsp.OCSPResponse) -> bool:

@@ -130,7 +130,12 @@ class CounterVerifier:
         if attempt.data.get("stage") == "notice":
             if params.get("action") != "new":
                 raise VerificationFailed("action_missing", N_("Choose “Make a new request” to continue."))
-            row = self._open(attempt, account_ref, now)
+            # One request open per account: another tab may have made the new one already.
+            latest = latest_request(self.id, account_ref)
+            if latest is not None and latest.id != row.id and self._is_pending(latest, now):
+                row = latest
+            else:
+                row = self._open(attempt, account_ref, now)
             attempt.data.update(stage="status", request=row.id)
             return self._status(row, checked=False)
         typed = normalise(params.get("reference"))
@@ -148,6 +153,11 @@ class CounterVerifier:
         if row.status == RequestStatus.OPEN:
             return self._status(row, checked=True)
         return self._assertion(attempt, row, now)
+
+    @staticmethod
+    def _is_pending(row: CounterRequest, now: datetime) -> bool:
+        """Waiting for the clerk, or confirmed and not used yet; in both cases within its time."""
+        return row.status in (RequestStatus.OPEN, RequestStatus.CONFIRMED) and not row.is_expired(now)
 
     def _open(self, attempt: Attempt, account_ref: str, now: datetime) -> CounterRequest:
         if not self._services.hit(f"postal-counter-new|{account_ref}", NEW_REQUESTS):

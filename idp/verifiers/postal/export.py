@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable
 
 from idp.verifiers.postal.codes import new_code
@@ -14,6 +15,9 @@ from idp.verifiers.registry import verifiers
 
 COLUMNS = ("batch_id", "letter", "recipient", "address", "code", "valid_until")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula character at the start of the value or of a part after a separator or line break
+# (spaces before it do not stop every spreadsheet).
+SEGMENT_FORMULA = re.compile(r"((?:^|[,;\t\r\n]) *)([=+\-@])")
 
 
 def letter_sources(ids: Iterable[str] = ()) -> list[LetterVerifier]:
@@ -37,7 +41,8 @@ def render(entries: list[dict[str, str]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(entries, ensure_ascii=False, indent=2) + "\n"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    # Every cell quoted, so a reader that honours quotes keeps each value one cell (see _cell).
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for entry in entries:
         writer.writerow({key: _cell(entry[key]) for key in COLUMNS})
@@ -52,5 +57,11 @@ def write_new_file(path: str, text: str) -> None:
 
 
 def _cell(value: str) -> str:
-    # OWASP CSV injection: a cell starting with a formula character is shown as text.
+    """Neutralise what a spreadsheet could read as a formula (OWASP CSV injection).
+
+    A cell starting with a formula character gets a `'` (shown as text). So does any part of the
+    value after a `,`, `;`, tab or line break: Excel in Vietnamese regional settings splits CSV on
+    ";" (the list separator where "," is the decimal mark) and then ignores our quotes, so
+    "Số 1;=HYPERLINK(…)" would otherwise open as a cell of its own that starts with "="."""
+    value = SEGMENT_FORMULA.sub(lambda found: found.group(1) + "'" + found.group(2), value)
     return "'" + value if value.startswith(FORMULA_START) else value

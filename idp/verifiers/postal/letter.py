@@ -55,6 +55,7 @@ SETTINGS = ("names", "code_ttl_days", "max_attempts", "sandbox")
 NAMES = {"vi": "Mã kích hoạt gửi qua thư (VNPost)", "en": "Activation code by letter (VNPost)"}
 NEW_LETTERS = "3 per 30 days"
 OPEN = (LetterStatus.QUEUED, LetterStatus.EXPORTED)
+ADDRESS_MAX = 500  # postal_letter.address
 
 
 class LetterVerifier:
@@ -146,7 +147,7 @@ class LetterVerifier:
                                                 Letter.status.in_(OPEN))
                            .values(status=LetterStatus.SUPERSEDED, recipient_name=None, address=None, code_salt=None,
                                    code_hash=None).execution_options(synchronize_session="fetch"))
-        row = Letter(verifier_id=self.id, account_ref=account_ref, status=LetterStatus.QUEUED, address=address[:500],
+        row = Letter(verifier_id=self.id, account_ref=account_ref, status=LetterStatus.QUEUED, address=address,
                      recipient_name=(attempt.on_file.get("full_name") or "")[:200] or None, failed_attempts=0,
                      created_at=now, expires_at=now + self.ttl)
         add_with_reference(row)
@@ -190,7 +191,8 @@ class LetterVerifier:
 def _account(attempt: Attempt) -> tuple[str, str]:
     if not attempt.account_ref:
         raise VerificationFailed("login_required", N_("Log in first, then ask for a letter with an activation code."))
-    address = (attempt.on_file.get("address") or "").strip()
+    # Cut to what the letter row keeps (500), so the snapshot compares equal to the address on file.
+    address = (attempt.on_file.get("address") or "").strip()[:ADDRESS_MAX]
     if not address:
         raise VerificationFailed("no_address", N_(
             "There is no postal address on your account. Add your address first, then ask for a letter."))

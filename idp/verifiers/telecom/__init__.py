@@ -49,6 +49,7 @@ DEFAULT_LIMITS = {
     "checks_per_personal_id": "5 per hour",  # ... about one personal ID number
     "sms_per_ip": "20 per hour",  # codes requested (first and resent) from one client address
     "sms_per_number": "5 per hour",  # ... to one phone number
+    "sms_per_account": "10 per hour",  # ... by one logged-in account (phone-only mode reaches any number)
 }
 LIMIT = re.compile(r"[1-9]\d{0,5} per (?:[1-9]\d{0,5} )?(?:second|minute|hour|day)s?")
 SETTINGS = frozenset({"names", "match_level", "sms_level", "hmac_key", "operator", "sms", "limits",

@@ -6,6 +6,11 @@ attempt table reveals nothing without the module's key, and a code never complet
 attempt. Checking compares MACs with `hmac.compare_digest` (constant time). Rules (NIST SP 800-63B
 §5.1.3 and §5.2.2): valid for `ttl` (5 minutes) from sending, at most `max_tries` (5) wrong
 entries, then locked; a new code (resend) replaces the old one.
+
+`attempt.data` is read and written back by value, without a lock: two requests that arrive
+together both read the same `tries`. So `check` also takes `claim_try`, an atomic counter shared
+by every worker (the verifier passes the core's rate limiter): it refuses a try beyond `max_tries`
+for this code however the requests interleave.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -57,9 +63,13 @@ def is_well_formed(value: object) -> bool:
     return isinstance(value, str) and len(value) == LENGTH and all(c in "0123456789" for c in value)
 
 
-def check(stored: dict[str, Any], key: bytes, attempt_id: str, typed: str, now: datetime, rules: CodeRules) -> None:
+def check(stored: dict[str, Any], key: bytes, attempt_id: str, typed: str, now: datetime, rules: CodeRules,
+          claim_try: Callable[[], bool] = lambda: True) -> None:
     """Accept the typed code or raise VerificationFailed; counts the try in `stored` (changed in
     place: give a copy when the caller's storage notices changes by value only).
+
+    `claim_try()` is called once per comparison and must answer False once this code has had
+    `max_tries` comparisons (an atomic counter: concurrent requests see stale copies of `stored`).
 
     Raises `code_expired` once `ttl` has passed since sending (final), `too_many_attempts` on the
     `max_tries`-th wrong code and afterwards (final), `code_wrong` with the tries left otherwise.
@@ -67,7 +77,8 @@ def check(stored: dict[str, Any], key: bytes, attempt_id: str, typed: str, now: 
     sent_at = datetime.fromisoformat(stored["sent_at"])
     if now >= sent_at + rules.ttl:
         raise expired()
-    if stored["tries"] >= rules.max_tries:
+    if stored["tries"] >= rules.max_tries or not claim_try():
+        stored["tries"] = max(stored["tries"], rules.max_tries)
         raise too_many_tries()
     expected = stored["mac"]
     given = _mac(key, attempt_id, stored["salt"], typed)

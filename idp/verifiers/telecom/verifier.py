@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 SMS_TEXT = "{code} la ma xac thuc Dang nhap quoc gia, hieu luc 5 phut. Khong dua ma nay cho bat ky ai."
 # Failures after which the attempt stays ended, whatever is sent later (also in the core's FINAL_FAILURES).
 FINAL = {"code_expired": codes.expired, "too_many_attempts": codes.too_many_tries}
+MOST_CODES = N_("You have asked for the most codes allowed. Start again later.")
+# Window of a code's shared counters (tries, single use): longer than the code's 5-minute life.
+CODE_WINDOW_MINUTES = 10
 
 
 class RateLimited(VerificationFailed):
@@ -144,8 +147,10 @@ class TelecomVerifier:
             raise VerificationFailed("code_format", N_("Enter the 6-digit code from the text message."))
         # A fresh dict, never the nested one changed in place: the core stores `data` by value.
         stored = dict(data["code"])
+        rules = self._config.rules
         try:
-            codes.check(stored, self._key, attempt.id, typed, now, self._config.rules)
+            codes.check(stored, self._key, attempt.id, typed, now, rules, claim_try=lambda: self._services.hit(
+                self._code_key("tries", attempt, stored), f"{rules.max_tries} per {CODE_WINDOW_MINUTES} minutes"))
         except VerificationFailed as exc:
             data["code"] = stored
             if exc.code in FINAL:
@@ -154,7 +159,16 @@ class TelecomVerifier:
             raise
         data["stage"] = "done"
         data.pop("code", None)
+        # Single use even when two requests with the right code arrive together (each holds its
+        # own copy of `data`): only the first one to mark the code used gets the assertion.
+        if not self._services.hit(self._code_key("used", attempt, stored), f"1 per {CODE_WINDOW_MINUTES} minutes"):
+            raise VerificationFailed("code_used", N_("This code was already used. Start again to log in."))
         return self._assertion(attempt, now)
+
+    def _code_key(self, what: str, attempt: Attempt, stored: Mapping[str, object]) -> str:
+        """The shared counter of one sent code (its salt is random per code)."""
+        digest = self._mac(f"code|{attempt.id}|{stored['salt']}")
+        return f"telecom|{self.id}|code-{what}|{digest}"
 
     def _assertion(self, attempt: Attempt, now: datetime) -> IdentityAssertion:
         data = attempt.data
@@ -178,13 +192,14 @@ class TelecomVerifier:
     def _send_code(self, attempt: Attempt, address: str) -> None:
         data = attempt.data
         if data.get("sends", 0) >= self._config.max_sends:
-            raise RateLimited("rate_limited", N_(
-                "You have asked for the most codes allowed. Start again later."))
+            raise RateLimited("rate_limited", MOST_CODES)
         self._count("sms_per_ip", address, N_(
             "Too many codes were requested from your network. Wait a while and try again, or choose another way "
             "to log in."))
         self._count("sms_per_number", data["phone"], N_(
             "Too many codes were sent to this phone number. Wait a while and try again."))
+        if attempt.account_ref is not None:  # one account must not text numbers from many addresses
+            self._count("sms_per_account", attempt.account_ref, MOST_CODES)
         code = codes.new_code()
         self._gateway.send(data["phone"], SMS_TEXT.format(code=code))
         data["code"] = codes.issue(self._key, attempt.id, code, self._services.now())

@@ -64,7 +64,7 @@ def fetch_json(verifier_id: str, what: str, method: str, url: str, timeout: floa
         raise unreachable(verifier_id, what, f"status {status}")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deeply nested arrays
         raise unreachable(verifier_id, what, "not JSON") from exc
     if not isinstance(body, dict):
         raise unreachable(verifier_id, what, "not a JSON object")
@@ -75,7 +75,9 @@ def _read_bounded(response: requests.Response, deadline: float) -> bytes | None:
     """The body, or None once it passes MAX_BYTES or the deadline (a server dripping bytes slowly
     would otherwise hold the login for timeout seconds per chunk)."""
     chunks, size = [], 0
-    for chunk in response.raw.stream(16 * 1024, decode_content=True):
+    # read1: one socket read (bounded by the read timeout) per chunk, so the deadline is checked
+    # often; stream() would wait until a full chunk arrived, however slowly.
+    while chunk := response.raw.read1(16 * 1024, decode_content=True):
         size += len(chunk)
         if size > MAX_BYTES or time.monotonic() > deadline:
             return None

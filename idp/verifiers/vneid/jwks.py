@@ -11,6 +11,7 @@ import base64
 import hmac
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -106,7 +107,7 @@ def _header(token: str) -> dict[str, Any]:
         raise _failed("id_token_malformed", N_("The identity provider's answer could not be read. Start again."))
     try:
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deeply nested JSON
         raise _failed("id_token_malformed", N_("The identity provider's answer could not be read. Start again.")) \
             from exc
     if not isinstance(header, dict):
@@ -118,9 +119,13 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    try:  # JSON as Python reads it also has NaN, Infinity and integers too large for a float
+        number = float(value) if not isinstance(value, bool) and isinstance(value, int | float) else math.nan
+    except OverflowError:
+        number = math.nan
+    if not math.isfinite(number):
         raise _failed("id_token_malformed", N_("The identity provider's answer could not be read. Start again."))
-    return float(value)
+    return number
 
 
 def check_id_token(token: Any, *, issuer: str, client_id: str, nonce: str, algs: tuple[str, ...], leeway: int,
@@ -146,7 +151,7 @@ def check_id_token(token: Any, *, issuer: str, client_id: str, nonce: str, algs:
     except BadSignatureError as exc:
         raise _failed("id_token_signature", N_("The signature on the identity provider's answer is not valid.")) \
             from exc
-    except (JoseError, ValueError, TypeError) as exc:
+    except (JoseError, ValueError, TypeError, RecursionError) as exc:
         raise _failed("id_token_malformed", N_("The identity provider's answer could not be read. Start again.")) \
             from exc
     _check_claims(claims, issuer, client_id, nonce, leeway, now.timestamp())

@@ -33,6 +33,7 @@ from idp.verifiers.errors import VerificationFailed
 from idp.verifiers.vneid.claims import assertion_from
 from idp.verifiers.vneid.config import UpstreamConfig
 from idp.verifiers.vneid.config import check_url
+from idp.verifiers.vneid.config import is_loopback
 from idp.verifiers.vneid.http import fetch_json
 from idp.verifiers.vneid.http import unreachable
 from idp.verifiers.vneid.jwks import JwksCache
@@ -97,11 +98,15 @@ class UpstreamVerifier:
         needed = ("authorization_endpoint", "token_endpoint", "jwks_uri") + (("userinfo_endpoint",)
                                                                            if cfg.userinfo else ())
         found: dict[str, Any] = {}
+        # Plain http to a loopback address is for an upstream that is itself on this machine: an https
+        # upstream's document may not send our code and client credentials to a local service.
+        local_http = cfg.sandbox or is_loopback(cfg.issuer)
         for name in needed + ("userinfo_endpoint",):
             url = cfg.endpoints.get(name) or document.get(name)
             if url is None and name not in needed:
                 continue
-            if not isinstance(url, str) or check_url(url, cfg.sandbox) is not None:
+            if not isinstance(url, str) or check_url(url, cfg.sandbox) is not None or (
+                    name not in cfg.endpoints and not local_http and urlsplit(url).scheme != "https"):
                 raise unreachable(self.id, "discovery", f"{name} missing or not acceptable")
             found[name] = url
         found["authorization_response_iss_parameter_supported"] = (
