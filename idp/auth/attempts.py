@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import JSON
 from sqlalchemy import String
 from sqlalchemy import delete
+from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -69,6 +70,19 @@ def get_attempt(attempt_id: str, verifier_id: str, browser_key: str) -> Verifica
     if row.expires_at <= utcnow():
         raise VerificationFailed("attempt_expired", N_("This verification has expired. Please start again."))
     return row
+
+
+def claim_completion(row: VerificationAttempt) -> None:
+    """Mark the attempt completed, once: a compare-and-set on `completed_at`, so of two requests
+    completing the same attempt at the same time (two tabs, a replay) only one logs in. Raise
+    VerificationFailed("attempt_used") for the other."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(VerificationAttempt).where(VerificationAttempt.id == row.id, VerificationAttempt.completed_at.is_(None))
+        .values(completed_at=now).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise VerificationFailed("attempt_used", N_("This verification was already used. Please start again."))
+    row.completed_at = now
 
 
 def as_attempt(row: VerificationAttempt) -> Attempt:

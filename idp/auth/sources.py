@@ -25,6 +25,7 @@ from idp.accounts.linking import apply_assertion
 from idp.accounts.linking import identity_level
 from idp.auth.attempts import VerificationAttempt
 from idp.auth.attempts import as_attempt
+from idp.auth.attempts import claim_completion
 from idp.auth.attempts import get_attempt
 from idp.auth.attempts import save_data
 from idp.auth.attempts import start_attempt
@@ -131,7 +132,11 @@ def continue_source(verifier_id: str, attempt_id: str) -> Response | str | tuple
         response = _show(verifier_id, row, outcome)
         db.session.commit()
         return response
-    row.completed_at = utcnow()
+    try:
+        claim_completion(row)
+    except VerificationFailed as exc:
+        db.session.rollback()
+        return _failed(verifier_id, None, exc)
     try:
         target = _log_in(outcome, row.next_url)
     except (LinkingNeedsReview, VerificationFailed) as exc:

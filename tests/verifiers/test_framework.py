@@ -293,3 +293,31 @@ def test_only_known_session_claims_of_the_right_type_reach_the_session():
     assert session_claims_from({"vn_eid_level": 2, "other": "x"}) == {"vn_eid_level": 2}
     assert session_claims_from({"vn_eid_level": "2"}) == {}
     assert session_claims_from({"vn_eid_level": True}) == {}
+
+
+def test_an_attempt_is_completed_once_even_by_two_requests_at_the_same_time(app):
+    """Two requests both loaded the open attempt; the other one completed it first. The
+    compare-and-set on completed_at refuses this one although its copy still looks open."""
+    from datetime import UTC
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from idp.auth.attempts import VerificationAttempt
+    from idp.auth.attempts import claim_completion
+    from idp.auth.attempts import start_attempt
+
+    with app.app_context():
+        row = start_attempt("mock", "browser-1", "/auth/done", None, "127.0.0.1")
+        db.session.commit()
+        assert row.completed_at is None  # this request's copy: open
+        with Session(db.engine) as other, other.begin():  # the other request wins the race
+            other.get(VerificationAttempt, row.id).completed_at = datetime.now(UTC)
+        with pytest.raises(VerificationFailed) as info:
+            claim_completion(row)
+        assert info.value.code == "attempt_used"
+        db.session.rollback()
+        fresh = start_attempt("mock", "browser-1", "/auth/done", None, "127.0.0.1")
+        db.session.commit()
+        claim_completion(fresh)  # an open attempt is claimed
+        assert fresh.completed_at is not None

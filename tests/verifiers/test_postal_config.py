@@ -63,7 +63,7 @@ def test_defaults_follow_docs_assurance():
     counter = create_counter("vnpost", {}, services())
     assert (counter.chip_level, counter.no_chip_level, counter.info.max_level) == (Level.HIGH, Level.SUBSTANTIAL,
                                                                                     Level.HIGH)
-    assert counter.ttl.days == 30 and counter.clerk_min_level == Level.LOW
+    assert counter.ttl.days == 30 and counter.clerk_min_level == Level.SUBSTANTIAL
     letter = create_letter("letter", {}, services())
     assert letter.info.max_level == Level.NONE and letter.max_attempts == 5 and letter.ttl.days == 30
     tuned = create_counter("vnpost", {"chip_level": "substantial", "no_chip_level": "low",

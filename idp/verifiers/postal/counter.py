@@ -261,7 +261,7 @@ def _logged_in(attempt: Attempt) -> str:
 
 def create(verifier_id: str, settings: Mapping[str, Any], services: Services) -> CounterVerifier:
     """Build the counter source. Settings (all optional): `names`, `request_ttl_days` (30),
-    `chip_level` ("high"), `no_chip_level` ("substantial"), `clerk_min_level` ("low")."""
+    `chip_level` ("high"), `no_chip_level` ("substantial"), `clerk_min_level` ("substantial")."""
     checked = Checked(verifier_id, settings, SETTINGS)
     names = checked.names(NAMES)
     ttl = checked.integer("request_ttl_days", 30, 1, 365)
@@ -270,7 +270,7 @@ def create(verifier_id: str, settings: Mapping[str, Any], services: Services) ->
     if no_chip_level > chip_level:
         raise ConfigError(checked.key("no_chip_level"),
                           f"{checked.key('no_chip_level')} cannot be higher than chip_level.")
-    clerk_min_level = checked.level("clerk_min_level", "low", Level.LOW)
+    clerk_min_level = checked.level("clerk_min_level", "substantial", Level.LOW)
     info = VerifierInfo(kind=KIND, names=names, max_level=chip_level, attributes=("personal_id", "full_name"),
                         interaction=Interaction.ASYNC)
     return CounterVerifier(verifier_id, info, services, timedelta(days=ttl), chip_level, no_chip_level,
