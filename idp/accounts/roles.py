@@ -11,7 +11,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -40,7 +43,10 @@ class AccountRole(db.Model):
     """One role held by one account, optionally limited to a scope (a post office, an agency)."""
 
     __tablename__ = "account_role"
-    __table_args__ = (Index("ix_account_role_account_role", "account_id", "role"),)
+    # One grant per (account, role, scope); NULL scopes compare equal through coalesce, so two
+    # concurrent grants of the same role cannot both be stored.
+    __table_args__ = (Index("uq_account_role_grant", "account_id", "role", func.coalesce(text("scope"), ""),
+                            unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
@@ -82,8 +88,11 @@ def grant_role(account_id: int, role: str, scope: str | None = None, granted_by:
     if existing is not None:
         return existing
     row = AccountRole(account_id=account_id, role=role, scope=scope, granted_at=utcnow(), granted_by=granted_by)
-    db.session.add(row)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a savepoint: losing a race to the same grant keeps the transaction
+            db.session.add(row)
+    except IntegrityError:
+        return next(found for found in roles_of(account_id, role) if found.scope == scope)
     record("role.granted", account_id=account_id, role=role, scope=scope, granted_by=granted_by)
     return row
 

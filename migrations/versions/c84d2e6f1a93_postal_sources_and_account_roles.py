@@ -26,7 +26,9 @@ def upgrade():
         sa.ForeignKeyConstraint(['granted_by'], ['account.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
     )
-    op.create_index('ix_account_role_account_role', 'account_role', ['account_id', 'role'])
+    # One grant per (account, role, scope), NULL scopes included.
+    op.create_index('uq_account_role_grant', 'account_role', ['account_id', 'role', sa.text("coalesce(scope, '')")],
+                    unique=True)
 
     op.create_table(
         'postal_counter_request',

@@ -132,3 +132,26 @@ def test_grant_and_revoke_role_from_the_command_line(app, runner, make_account):
     assert revoked.exit_code == 0 and json.loads(revoked.output)["revoked"] is True
     with app.app_context():
         assert not has_role(1, POSTAL_CLERK)
+
+
+def test_the_database_keeps_one_grant_per_role_and_scope(app, make_account, monkeypatch):
+    """A unique index (NULL scope included) stops two concurrent grants of the same role both landing;
+    grant_role then answers with the grant that won."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    from idp.accounts import roles
+
+    account_id = make_account("001090077701")
+    with app.app_context():
+        for scope in (None, "100000"):
+            with Session(db.engine) as other, other.begin():  # the other request wins the race
+                other.add(roles.AccountRole(account_id=account_id, role="postal_clerk", scope=scope))
+            with pytest.raises(IntegrityError), Session(db.engine) as late, late.begin():
+                late.add(roles.AccountRole(account_id=account_id, role="postal_clerk", scope=scope))
+        [winner] = [row for row in roles.roles_of(account_id, "postal_clerk") if row.scope is None]
+        looked_up = roles.roles_of
+        answers = iter([[]])  # the look-up before the insert ran before the winner committed
+        monkeypatch.setattr(roles, "roles_of", lambda *args: next(answers, None) or looked_up(*args))
+        assert roles.grant_role(account_id, "postal_clerk", None).id == winner.id
+        db.session.commit()
