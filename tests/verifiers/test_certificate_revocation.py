@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from idp.errors import SourceUnavailable
 from idp.errors import VerificationFailed
+from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.certificate import create
 from idp.verifiers.conformance import Harness
 from tests.verifiers.pki import CITIZEN_ID
@@ -89,6 +90,15 @@ def test_configured_crl_url_replaces_the_distribution_point(pki, harness):
     verifier = build(pki, harness, {"crl_urls": [pki.server.url("/mirror.crl")], "revocation": "hard"})
     assert refused(verifier, harness, pki.citizen, pki.chain) == "certificate_revoked"
     assert pki.server.hits["/public.crl"] == 0
+
+
+def test_configured_crl_url_does_not_leave_the_intermediate_without_its_crl(pki, harness):
+    """The mirror is the issuing CA's CRL; the intermediate is still checked on its own distribution
+    point (root.crl), so `hard` accepts a good chain instead of refusing every login."""
+    pki.server.crls["/mirror.crl"] = make_crl(pki.intermediate)
+    verifier = build(pki, harness, {"crl_urls": [pki.server.url("/mirror.crl")], "revocation": "hard"})
+    assert isinstance(login(verifier, harness, pki.citizen, pki.chain), IdentityAssertion)
+    assert pki.server.hits["/root.crl"] >= 1 and pki.server.hits["/public.crl"] == 0
 
 
 def test_crl_is_cached_until_its_next_update(pki, harness):

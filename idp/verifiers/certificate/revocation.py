@@ -82,7 +82,9 @@ class RevocationChecker:
                     return self._ocsp(certificate, issuer, url)
                 except (Unavailable, ValueError) as exc:  # ValueError: a malformed part of the response
                     reasons.append(f"OCSP {url}: {exc}")
-        urls = anchor.crl_urls or crl_urls(certificate)
+        # The configured URLs (a mirror) first, then the certificate's own distribution points: a
+        # mirror of the issuing CA's CRL must not leave the intermediate without one.
+        urls = tuple(dict.fromkeys((*anchor.crl_urls, *crl_urls(certificate))))
         if not urls:
             reasons.append("no CRL distribution point")
         for url in urls:
