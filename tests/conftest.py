@@ -212,6 +212,22 @@ def hidden_fields(html: str) -> dict[str, str]:
     return fields
 
 
+def press_source(client: FlaskClient, verifier_id: str = "mock", next_url: str = ""):  # noqa: ANN201
+    """On the login page (back to `next_url` afterwards), press one identity source's button."""
+    page = client.get("/auth/login?" + urlencode({"next": next_url})).get_data(as_text=True)
+    form = re.search(rf'action="/auth/sources/{verifier_id}/start">\s*<input id="csrf_token" name="csrf_token" '
+                     r'type="hidden" value="([^"]+)"', page)
+    assert form, f"no {verifier_id} button on the login page"
+    return client.post(f"/auth/sources/{verifier_id}/start", data={"csrf_token": form.group(1), "next": next_url})
+
+
+def submit_form(client: FlaskClient, page, **fields: str):  # noqa: ANN001, ANN201
+    """Submit the page's first POST form: its hidden fields (CSRF token, nonces) plus `fields`."""
+    html = page.get_data(as_text=True)
+    action = html_unescape(re.search(r'<form method="post" action="([^"]+)"', html).group(1))
+    return client.post(action, data={**hidden_fields(html), **fields})
+
+
 class BrowserFlow:
     """Drive the authorization code flow through the test client, one redirect at a time."""
 

@@ -36,12 +36,11 @@ from idp.verifiers.vneid.sandbox import RunningSandbox
 from idp.verifiers.vneid.sandbox import start_in_thread
 from tests.conftest import BrowserFlow
 from tests.conftest import decode_with_jwks
-from tests.conftest import hidden_fields
+from tests.conftest import press_source
 from tests.conftest import query_of
+from tests.conftest import submit_form
 from tests.verifiers.drivers.vneid import answer_at_sandbox
 from tests.verifiers.pki import Holder
-from tests.verifiers.pki import RevocationServer
-from tests.verifiers.pki import build_pki
 from tests.verifiers.pki import make_leaf
 from tests.verifiers.pki import name
 from tests.verifiers.pki import sign
@@ -62,11 +61,6 @@ def upstream() -> Iterator[RunningSandbox]:
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def pki():
-    with RevocationServer() as server:
-        yield build_pki(server)
-
 
 @pytest.fixture(scope="module")
 def citizen_certificate(pki) -> Holder:
@@ -78,7 +72,6 @@ def citizen_certificate(pki) -> Holder:
 
 @pytest.fixture
 def settings_overrides(upstream: RunningSandbox, pki) -> dict[str, Any]:
-    pki.publish()
     return {"verifiers": {
         "vneid": {"kind": "vneid", "sandbox": True, "issuer": upstream.issuer, "client_id": "national-sso",
                   "client_secret": "acceptance-secret"},
@@ -87,22 +80,6 @@ def settings_overrides(upstream: RunningSandbox, pki) -> dict[str, Any]:
              "in_person_policy_oids": [IN_PERSON_POLICY]}]},
         "telecom": {"kind": "telecom", "operator": {"kind": "sandbox", "subscribers": {PHONE: PERSONAL_ID}}},
     }}
-
-
-def _press(client, verifier_id: str, login_page_url: str):  # noqa: ANN001, ANN202
-    """On the login page, press the button of one source (POST /auth/sources/<id>/start)."""
-    page = client.get(login_page_url).get_data(as_text=True)
-    form = re.search(rf'action="/auth/sources/{verifier_id}/start">\s*<input id="csrf_token" name="csrf_token" '
-                     r'type="hidden" value="([^"]+)"', page)
-    assert form, f"no {verifier_id} button on the login page"
-    return client.post(f"/auth/sources/{verifier_id}/start",
-                       data={"csrf_token": form.group(1), "next": query_of(login_page_url)["next"]})
-
-
-def _submit(client, page, **fields: str):  # noqa: ANN001, ANN202
-    text = page.get_data(as_text=True)
-    action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', text).group(1))
-    return client.post(action, data={**hidden_fields(text), **fields})
 
 
 def _finish(browser: BrowserFlow, client, done, client_id: str, secret: str) -> dict[str, Any]:  # noqa: ANN001
@@ -128,7 +105,7 @@ def test_vneid_then_certificate_step_up_then_telecom_one_account(app, client, ma
     # 1. A new citizen, through the VNeID sandbox as a level-1 user.
     start = _authorize(browser, ministry_id, scope="openid profile")
     assert start.status_code == 302 and "/auth/login" in start.location
-    to_vneid = _press(client, "vneid", start.location)
+    to_vneid = press_source(client, "vneid", query_of(start.location)["next"])
     assert to_vneid.status_code == 303 and to_vneid.location.startswith(upstream.issuer + "/authorize?")
     back = answer_at_sandbox(to_vneid.location, PERSONAL_ID)
     assert back.startswith(CALLBACK + "?")
@@ -149,10 +126,10 @@ def test_vneid_then_certificate_step_up_then_telecom_one_account(app, client, ma
     login_page = client.get(start.location).get_data(as_text=True)
     assert 'name="password"' not in login_page and "/auth/sources/telecom/start" not in login_page
     assert "/auth/sources/certificate/start" in login_page and "/auth/sources/vneid/start" in login_page
-    prompt = _press(client, "certificate", start.location)
+    prompt = press_source(client, "certificate", query_of(start.location)["next"])
     challenge = html.unescape(re.search(r'<textarea id="challenge"[^>]*>([^<]+)</textarea>',
                                         prompt.get_data(as_text=True)).group(1))
-    done = _submit(client, prompt, certificate=citizen_certificate.pem, chain=pki.chain,
+    done = submit_form(client, prompt, certificate=citizen_certificate.pem, chain=pki.chain,
                    signature=sign(citizen_certificate, challenge))
     second = _finish(browser, client, done, province_id, province_secret)
     assert second["acr"] == HIGH
@@ -173,14 +150,15 @@ def test_vneid_then_certificate_step_up_then_telecom_one_account(app, client, ma
     phone_browser = app.test_client()
     other = BrowserFlow(phone_browser)
     start = _authorize(other, ministry_id, scope="openid")
-    phone_page = _press(phone_browser, "telecom", start.location)
-    code_page = _submit(phone_browser, phone_page, phone=PHONE, personal_id=PERSONAL_ID)
+    phone_page = press_source(phone_browser, "telecom", query_of(start.location)["next"])
+    code_page = submit_form(phone_browser, phone_page, phone=PHONE, personal_id=PERSONAL_ID)
     assert 'name="code"' in code_page.get_data(as_text=True)
     with app.app_context():
         sms = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "sms")
                                  .order_by(OutboxMessage.id.desc())).scalars().first()
         code = re.search(r"\b(\d{6})\b", sms.body).group(1)
-    third = _finish(other, phone_browser, _submit(phone_browser, code_page, code=code), ministry_id, ministry_secret)
+    done = submit_form(phone_browser, code_page, code=code)
+    third = _finish(other, phone_browser, done, ministry_id, ministry_secret)
     assert third["sub"] == first["sub"]  # the same national account (pairwise sub of the same portal)
     assert third["acr"] == SUBSTANTIAL and {"sms", "mno"} <= set(third["amr"]) and "vn_eid_level" not in third
     with app.app_context():
@@ -195,8 +173,8 @@ def test_a_phone_number_alone_never_finds_or_creates_an_account(app, client, mak
     """docs/assurance.md rule 4: an SMS code alone cannot identify a person who is not logged in."""
     make_account(PERSONAL_ID, full_name="Trần Thị Bình", phone="+84387111222", birthdate=date(1985, 11, 2),
                  gender="female")
-    phone_page = _press(client, "telecom", "/auth/login?next=/auth/done")
-    refused = _submit(client, phone_page, phone=PHONE, personal_id="")
+    phone_page = press_source(client, "telecom", "/auth/done")
+    refused = submit_form(client, phone_page, phone=PHONE, personal_id="")
     assert refused.status_code == 400 and 'name="code"' not in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.execute(select(OutboxMessage)).first() is None  # no code was even sent

@@ -30,8 +30,6 @@ from tests.verifiers.pki import BUSINESS_TAX_CODE
 from tests.verifiers.pki import CITIZEN_ID
 from tests.verifiers.pki import OFFICIAL_ID
 from tests.verifiers.pki import Holder
-from tests.verifiers.pki import RevocationServer
-from tests.verifiers.pki import build_pki
 from tests.verifiers.pki import key_usage
 from tests.verifiers.pki import make_ca
 from tests.verifiers.pki import make_leaf
@@ -44,15 +42,6 @@ IN_PERSON_OID = "1.3.6.1.4.1.99999.1.2"
 HARDWARE_OID = "1.3.6.1.4.1.99999.2.1"
 
 
-@pytest.fixture(scope="module")
-def pki():
-    with RevocationServer() as server:
-        yield build_pki(server)
-
-
-@pytest.fixture(autouse=True)
-def fresh_revocation(pki):
-    pki.publish()
 
 
 @pytest.fixture

@@ -20,28 +20,17 @@ from idp.extensions import db
 from idp.verifiers.base import Level
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
+from tests.conftest import press_source
 from tests.conftest import query_of
+from tests.conftest import submit_form
 from tests.verifiers.pki import CITIZEN_ID
 from tests.verifiers.pki import OFFICIAL_ID
-from tests.verifiers.pki import RevocationServer
-from tests.verifiers.pki import build_pki
 from tests.verifiers.pki import sign
-from tests.verifiers.test_framework import _complete
-from tests.verifiers.test_framework import _start
 
 PROXY = "10.9.8.7"
 REDIRECT_URI = "https://portal.example.vn/callback"
 
 
-@pytest.fixture(scope="module")
-def pki():
-    with RevocationServer() as server:
-        yield build_pki(server)
-
-
-@pytest.fixture(autouse=True)
-def fresh_revocation(pki):
-    pki.publish()
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ def authorize(browser, client, make_client, **params: str):  # noqa: ANN001, ANN
     client_id, secret = make_client(trusted=True)
     start = browser.authorize(response_type="code", client_id=client_id, scope="openid profile",
                               redirect_uri=REDIRECT_URI, nonce="n-cert", **params)
-    prompt = _start(client, "certificate", next_url=query_of(start.location)["next"])
+    prompt = press_source(client, "certificate", next_url=query_of(start.location)["next"])
     assert prompt.status_code == 200
     return client_id, secret, prompt
 
@@ -82,8 +71,8 @@ def test_citizen_logs_in_by_signed_challenge(app, browser, client, make_client, 
     client_id, secret, prompt = authorize(browser, client, make_client)
     page = prompt.get_data(as_text=True)
     assert 'name="signature"' in page and 'for="signature"' in page and 'value="tls"' in page
-    done, _ = _complete(client, prompt, certificate=pki.citizen.pem, chain=pki.chain,
-                        signature=sign(pki.citizen, challenge_of(prompt)))
+    done = submit_form(client, prompt, certificate=pki.citizen.pem, chain=pki.chain,
+                       signature=sign(pki.citizen, challenge_of(prompt)))
     claims = id_token_claims(browser, client, done, client_id, secret)
     assert claims["acr"] == "urn:vn:gov:sso:loa:substantial" and "x509" in claims["amr"]
     with app.app_context():
@@ -96,8 +85,8 @@ def test_citizen_logs_in_by_signed_challenge(app, browser, client, make_client, 
 def test_official_logs_in_with_a_government_certificate(app, browser, client, make_client, pki):
     """A Government Cipher Committee certificate: an official's account with agency, acr high."""
     client_id, secret, prompt = authorize(browser, client, make_client, acr_values="urn:vn:gov:sso:loa:high")
-    done, _ = _complete(client, prompt, certificate=pki.official.pem, chain=pki.gov_chain,
-                        signature=sign(pki.official, challenge_of(prompt)))
+    done = submit_form(client, prompt, certificate=pki.official.pem, chain=pki.gov_chain,
+                       signature=sign(pki.official, challenge_of(prompt)))
     claims = id_token_claims(browser, client, done, client_id, secret)
     assert claims["acr"] == "urn:vn:gov:sso:loa:high" and claims["amr"] == ["x509"]
     with app.app_context():
@@ -137,9 +126,10 @@ def test_forwarded_client_certificate_from_another_peer_is_ignored(app, browser,
 
 def test_revoked_certificate_shows_the_form_again(app, client, pki):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    prompt = _start(client, "certificate")
-    refused, action = _complete(client, prompt, certificate=pki.revoked.pem, chain=pki.chain,
-                                signature=sign(pki.revoked, challenge_of(prompt)))
+    prompt = press_source(client, "certificate")
+    action = re.search(r'<form method="post" action="([^"]+)"', prompt.get_data(as_text=True)).group(1)
+    refused = submit_form(client, prompt, certificate=pki.revoked.pem, chain=pki.chain,
+                          signature=sign(pki.revoked, challenge_of(prompt)))
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "revoked" in page and f'action="{action}"' in page
     with app.app_context():
@@ -149,9 +139,9 @@ def test_revoked_certificate_shows_the_form_again(app, client, pki):
 def test_unreachable_revocation_for_an_official_is_a_503_page(app, client, pki):
     pki.server.ocsp.pop("/ocsp/gov")
     pki.server.crls.pop("/gov.crl")
-    prompt = _start(client, "certificate")
-    refused, _ = _complete(client, prompt, certificate=pki.official.pem, chain=pki.gov_chain,
-                           signature=sign(pki.official, challenge_of(prompt)))
+    prompt = press_source(client, "certificate")
+    refused = submit_form(client, prompt, certificate=pki.official.pem, chain=pki.gov_chain,
+                          signature=sign(pki.official, challenge_of(prompt)))
     assert refused.status_code == 503
     with app.app_context():
         assert find_account(OFFICIAL_ID) is None

@@ -21,9 +21,7 @@ from tests.verifiers.pki import CITIZEN_ID
 from tests.verifiers.pki import Holder
 from tests.verifiers.pki import JumpingClock
 from tests.verifiers.pki import OcspResponder
-from tests.verifiers.pki import RevocationServer
 from tests.verifiers.pki import StallingServer
-from tests.verifiers.pki import build_pki
 from tests.verifiers.pki import closed_port_url
 from tests.verifiers.pki import make_ca
 from tests.verifiers.pki import make_crl
@@ -32,18 +30,6 @@ from tests.verifiers.pki import name
 from tests.verifiers.pki import new_key
 from tests.verifiers.pki import now
 from tests.verifiers.pki import sign
-
-
-@pytest.fixture(scope="module")
-def pki():
-    with RevocationServer() as server:
-        yield build_pki(server)
-
-
-@pytest.fixture(autouse=True)
-def fresh_revocation(pki):
-    pki.publish()
-    pki.server.hits.clear()
 
 
 @pytest.fixture

@@ -30,7 +30,9 @@ from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
 from tests.conftest import dispose
 from tests.conftest import hidden_fields
+from tests.conftest import press_source
 from tests.conftest import query_of
+from tests.conftest import submit_form
 
 
 def assertion(subject: str, level: Level = Level.SUBSTANTIAL, source: str = "mock", **claims: str):
@@ -74,18 +76,13 @@ def test_same_kind_twice_and_disabled_instances(database_url, keys_dir):
 
 
 # --- the login flow through a source ----------------------------------------------------------
-def _start(client, verifier_id: str = "mock", next_url: str = ""):  # noqa: ANN001, ANN202
-    page = client.get("/auth/login?next=" + next_url).get_data(as_text=True)
-    assert f"/auth/sources/{verifier_id}/start" in page
-    token = re.search(rf'action="/auth/sources/{verifier_id}/start">\s*<input id="csrf_token" name="csrf_token" '
-                      r'type="hidden" value="([^"]+)"', page)
-    return client.post(f"/auth/sources/{verifier_id}/start", data={"csrf_token": token.group(1), "next": next_url})
+_start = press_source
 
 
 def _complete(client, prompt, **fields: str):  # noqa: ANN001, ANN202
-    html = prompt.get_data(as_text=True)
-    action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
-    return client.post(action, data={**hidden_fields(html), **fields}), action
+    """Submit the source's form; also return its action (tests replay it)."""
+    action = re.search(r'<form method="post" action="([^"]+)"', prompt.get_data(as_text=True)).group(1)
+    return submit_form(client, prompt, **fields), action
 
 
 def test_new_citizen_through_a_source_gets_an_account_at_that_level(app, browser, client, make_client):

@@ -34,8 +34,9 @@ from tests.conftest import base_settings
 from tests.conftest import csrf_from
 from tests.conftest import decode_with_jwks
 from tests.conftest import dispose
-from tests.conftest import hidden_fields
+from tests.conftest import press_source
 from tests.conftest import query_of
+from tests.conftest import submit_form
 
 NEW_PHONE, NEW_E164, NEW_PID = "070 123 4567", "+84701234567", "001099000123"
 KNOWN_PHONE, KNOWN_PID = "0387654321", "001099000456"
@@ -78,16 +79,10 @@ def custom_app(database_url, keys_dir) -> Iterator[Any]:  # noqa: ANN001
 
 # --- helpers: a person at the browser -----------------------------------------------------------------
 def start(client: FlaskClient, next_url: str = "", verifier_id: str = "telecom"):  # noqa: ANN201
-    page = client.get("/auth/login?next=" + next_url).get_data(as_text=True)
-    token = re.search(rf'action="/auth/sources/{verifier_id}/start">\s*<input id="csrf_token" name="csrf_token" '
-                      r'type="hidden" value="([^"]+)"', page).group(1)
-    return client.post(f"/auth/sources/{verifier_id}/start", data={"csrf_token": token, "next": next_url})
+    return press_source(client, verifier_id, next_url)
 
 
-def submit(client: FlaskClient, page, **fields: str):  # noqa: ANN001, ANN201
-    html = page.get_data(as_text=True)
-    action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
-    return client.post(action, data={**hidden_fields(html), **fields})
+submit = submit_form
 
 
 def sms_codes(app: Flask) -> list[tuple[str, str]]:
