@@ -10,8 +10,10 @@ from flask import Flask
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured application; `overrides` wins over files and environment."""
+    import idp.auth.mfa.views  # noqa: F401 - adds the second-factor routes to the auth blueprint
     import idp.auth.sources  # noqa: F401 - adds the identity-source routes to the auth blueprint
     from idp.accounts.views import bp as accounts_bp
+    from idp.auth.mfa import init_factors
     from idp.auth.sources import init_sources
     from idp.auth.views import bp as auth_bp
     from idp.errors import register_error_handlers
@@ -33,6 +35,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_security(app, settings)
     init_oidc(app, settings)
     init_sources(app, settings)
+    init_factors(app)
     for blueprint in (oidc_bp, auth_bp, accounts_bp, postal_bp):
         app.register_blueprint(blueprint)
     # Protocol endpoints have no per-IP limits (clients authenticate; codes and tokens are

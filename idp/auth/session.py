@@ -21,6 +21,7 @@ from idp.audit import record
 from idp.dbtypes import utcnow
 from idp.extensions import db
 from idp.settings import current_settings
+from idp.verifiers.base import Level
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,25 @@ def step_up_login_session(login: LoginState, acr: str, amr: list[str],
         row.extra_claims = {**(row.extra_claims or {}), **extra_claims}
     row.auth_time = utcnow()
     record("login.stepped_up", account_id=login.account.id, acr=acr, amr=row.amr)
+
+
+def authenticate(account: Account, level: Level, methods: list[str],
+                 extra_claims: Mapping[str, Any] | None = None) -> None:
+    """A method proved `level` for `account` (an identity source, a second factor): step up this
+    browser's session when it is the same account, otherwise open a new one.
+
+    docs/assurance.md: the session's level is the lower of the account's identity level (its
+    strongest linked source) and what the session's methods proved (the strongest of them).
+    """
+    from idp.accounts.linking import identity_level
+
+    ceiling = identity_level(account)
+    login = current_login()
+    if login is not None and login.account.id == account.id:
+        current = Level.from_acr(login.acr) or Level.LOW
+        step_up_login_session(login, min(max(current, level), ceiling).acr, methods, extra_claims)
+    else:
+        start_login_session(account, max(min(level, ceiling), Level.LOW).acr, methods, extra_claims)
 
 
 def end_login_session(reason: str, audit: bool = True) -> None:

@@ -22,16 +22,14 @@ from werkzeug.wrappers import Response
 
 from idp.accounts.linking import LinkingNeedsReview
 from idp.accounts.linking import apply_assertion
-from idp.accounts.linking import identity_level
 from idp.auth.attempts import VerificationAttempt
 from idp.auth.attempts import as_attempt
 from idp.auth.attempts import claim_completion
 from idp.auth.attempts import get_attempt
 from idp.auth.attempts import save_data
 from idp.auth.attempts import start_attempt
+from idp.auth.session import authenticate
 from idp.auth.session import current_login
-from idp.auth.session import start_login_session
-from idp.auth.session import step_up_login_session
 from idp.auth.views import bp
 from idp.auth.views import safe_next
 from idp.dbtypes import utcnow
@@ -43,7 +41,6 @@ from idp.oidc.claims import session_claims_from
 from idp.outbox import deliver_to_outbox
 from idp.settings import Settings
 from idp.verifiers.base import IdentityAssertion
-from idp.verifiers.base import Level
 from idp.verifiers.base import Pending
 from idp.verifiers.base import Prompt
 from idp.verifiers.base import ReadsHeaders
@@ -171,16 +168,7 @@ def _log_in(assertion: IdentityAssertion, next_url: str) -> str:
     """Link the assertion and open (or step up) the session; return where the browser goes."""
     login = current_login()
     result = apply_assertion(assertion, login.account if login else None)
-    ceiling = identity_level(result.account)
-    methods = list(assertion.amr)
-    extra = session_claims_from(assertion.extra)
-    if login is not None and login.account.id == result.account.id:
-        current = Level.from_acr(login.acr) or Level.LOW
-        level = min(max(current, assertion.level), ceiling)
-        step_up_login_session(login, level.acr, methods, extra)
-    else:
-        level = max(min(assertion.level, ceiling), Level.LOW)
-        start_login_session(result.account, level.acr, methods, extra)
+    authenticate(result.account, assertion.level, list(assertion.amr), session_claims_from(assertion.extra))
     session["fresh_login_for"] = next_url
     return next_url
 

@@ -55,9 +55,14 @@ def _render_login(form: LoginForm, error: str | None = None) -> str:
     hint = request.args.get("idp_hint", "")
     sources = sorted(((vid, v, is_available(v)) for vid, v in verifiers().items() if v.info.max_level >= required),
                      key=lambda item: (item[0] != hint, not item[2], -item[1].info.max_level))
+    from idp.auth.mfa import enrolled_factors
+
+    login = current_login()
+    # A live session that is too weak may be stepped up with the account's own second factors.
+    factors_offered = bool(login and required > Level.LOW and enrolled_factors(login.account))
     return render_template("auth/login.html", form=form, error=error, sources=sources, source_form=FlaskForm(),
-                           password_allowed=required <= PASSWORD_LEVEL,
-                           step_up=required > Level.LOW, login=current_login(), hint=hint)
+                           password_allowed=required <= PASSWORD_LEVEL, step_up=required > Level.LOW, login=login,
+                           hint=hint, factors_offered=factors_offered)
 
 
 def _ip_limit() -> str:
@@ -89,8 +94,14 @@ def login() -> Response | str | tuple[str, int]:
         # One message for unknown account and wrong password: no enumeration.
         error = _("The personal ID number (or tax code) or the password is not correct.")
         return _render_login(form, error), 401
-    start_login_session(account, acr=ACR_LOW, amr=[AMR_PASSWORD])
     target = safe_next(form.next.data)
+    from idp.auth.mfa import enrolled_factors
+    from idp.auth.mfa.views import begin_second_factor
+
+    if enrolled_factors(account):  # the password is only the first step
+        db.session.commit()
+        return begin_second_factor(account, [AMR_PASSWORD], target)
+    start_login_session(account, acr=ACR_LOW, amr=[AMR_PASSWORD])
     session["fresh_login_for"] = target
     db.session.commit()
     return redirect(target, code=303)
