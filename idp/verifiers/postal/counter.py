@@ -44,7 +44,7 @@ from idp.verifiers.postal.models import RequestStatus
 from idp.verifiers.postal.models import add_with_reference
 from idp.verifiers.postal.models import latest_request
 from idp.verifiers.postal.models import set_status
-from idp.verifiers.postal.qr import qr_svg
+from idp.qr import qr_svg
 
 KIND = "postal_counter"
 SETTINGS = ("names", "request_ttl_days", "chip_level", "no_chip_level", "clerk_min_level")

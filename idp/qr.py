@@ -1,4 +1,4 @@
-"""Inline SVG QR codes (no image files, no external service): the counter reference for the clerk's scanner."""
+"""Inline SVG QR codes (no image files, no external service): postal references, TOTP enrolment, cross-device login."""
 
 from __future__ import annotations
 
