@@ -10,7 +10,9 @@ from flask import Flask
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured application; `overrides` wins over files and environment."""
+    import idp.auth.crossdevice  # noqa: F401 - adds the QR cross-device login routes to the auth blueprint
     import idp.auth.mfa.views  # noqa: F401 - adds the second-factor routes to the auth blueprint
+    import idp.auth.passkeys  # noqa: F401 - adds the passwordless passkey login routes to the auth blueprint
     import idp.auth.sources  # noqa: F401 - adds the identity-source routes to the auth blueprint
     from idp.accounts.views import bp as accounts_bp
     from idp.auth.mfa import init_factors

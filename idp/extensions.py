@@ -35,7 +35,13 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in LOCALES:
         return chosen
-    for tag in request.values.get("ui_locales", "")[:200].split():
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    try:
+        values = request.values
+    except RequestEntityTooLarge:  # the error page for an oversized body must not read that body again
+        values = request.args
+    for tag in values.get("ui_locales", "")[:200].split():
         base = tag.split("-")[0].lower()
         if base in LOCALES:
             return base

@@ -21,7 +21,7 @@ from idp.settings import Settings
 log = logging.getLogger(__name__)
 
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self' {form_action}; "
     "frame-ancestors 'none'; base-uri 'none'"
 )

@@ -38,7 +38,9 @@ ENV_ALIASES = {
 }
 DEV_SECRET = "development-only-secret-do-not-use-in-production"
 # Masked in repr whatever their origin (file, env:, file:, IDP_* variable); URLs may hold passwords.
-SECRET_KEYS = frozenset({"secret_key", "subject_secret", "keys.passphrase", "database_url", "redis_url"})
+SECRET_KEYS = frozenset({"secret_key", "subject_secret", "keys.passphrase", "database_url", "redis_url",
+                         "notifications.email.password", "notifications.sms.api_key"})
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class Secret(str):
@@ -71,8 +73,9 @@ class PasswordSettings:
     time_cost: int = 3
     memory_cost: int = 65536
     parallelism: int = 2
+    # NIST SP 800-63B §5.1.1.2: at least 8 characters, and at least 64 must be accepted.
     min_length: int = 8
-    max_length: int = 128
+    max_length: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,50 @@ class LoginSettings:
     per_account_failures: int = 5
     lockout_seconds: int = 900
     session_lifetime: int = 8 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverySettings:
+    """Password reset (idp/accounts/recovery.py) and the change-password page."""
+
+    code_ttl: int = 600  # an SMS reset code lives 10 minutes ...
+    code_attempts: int = 5  # ... and allows 5 tries
+    link_ttl: int = 1800  # an e-mail reset or verification link lives 30 minutes
+    per_ip: str = "20 per hour"  # reset requests from one client address (mobile networks share addresses)
+    per_identifier: str = "5 per hour"  # reset messages about one account (silently skipped beyond)
+    recent_login: int = 900  # changing the password needs a login at most this old (seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSenderSettings:
+    # auto: the development outbox when sandboxes are allowed, otherwise none (nothing is sent).
+    kind: str = "auto"  # auto | outbox | smtp | none
+    host: str = ""
+    port: int = 587
+    starttls: bool = True
+    from_address: str = ""
+    user: str = ""
+    password: str = ""
+    timeout: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSenderSettings:
+    kind: str = "auto"  # auto | outbox | http | none
+    endpoint: str = ""  # the SMS gateway's JSON API (the telecom module's contract)
+    api_key: str = ""
+    sender: str = ""  # brand name shown as the sender, at most 11 characters
+    timeout: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Security notifications and recovery messages (idp/notify.py): one sender per channel."""
+
+    email: EmailSenderSettings = field(default_factory=EmailSenderSettings)
+    sms: SmsSenderSettings = field(default_factory=SmsSenderSettings)
+    # The account's language is not known: messages are written in this one.
+    language: str = "vi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +166,8 @@ class Settings:
     oidc: OidcSettings = field(default_factory=OidcSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     login: LoginSettings = field(default_factory=LoginSettings)
+    recovery: RecoverySettings = field(default_factory=RecoverySettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     keys: KeySettings = field(default_factory=KeySettings)
     features: Features = field(default_factory=Features)
     accounts: AccountSettings = field(default_factory=AccountSettings)
@@ -308,6 +357,9 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError("oidc.id_token_alg", f"oidc.id_token_alg must be one of {SIGNING_ALGS}.")
     if not 1 <= settings.oidc.code_ttl <= 60:
         raise ConfigError("oidc.code_ttl", "oidc.code_ttl must be between 1 and 60 seconds.")
+    _check_passwords(settings.passwords)
+    _check_recovery(settings.recovery)
+    _check_notifications(settings)
     for kind in settings.accounts.required_source:
         if kind not in ACCOUNT_KINDS:
             raise ConfigError(f"accounts.required_source.{kind}", f"Unknown account kind {kind}.")
@@ -336,3 +388,80 @@ def _check_production(settings: Settings) -> None:
     if not settings.redis_url:
         raise ConfigError("redis_url", "Production needs Redis (IDP_REDIS_URL): rate limits and one-time values "
                                        "must be shared by every worker.")
+
+
+def _check_passwords(passwords: PasswordSettings) -> None:
+    # NIST SP 800-63B §5.1.1.2: at least 8 characters; verifiers SHOULD accept at least 64.
+    if passwords.min_length < 8:
+        raise ConfigError("passwords.min_length", "passwords.min_length must be at least 8 (NIST SP 800-63B).")
+    if not 64 <= passwords.max_length <= 1024:
+        raise ConfigError("passwords.max_length", "passwords.max_length must be from 64 to 1024 (NIST SP 800-63B).")
+
+
+def _check_recovery(recovery: RecoverySettings) -> None:
+    from limits import parse
+
+    bounds = {"code_ttl": (60, 3600), "code_attempts": (1, 10), "link_ttl": (300, 86400), "recent_login": (60, 86400)}
+    for name, (low, high) in bounds.items():
+        if not low <= getattr(recovery, name) <= high:
+            raise ConfigError(f"recovery.{name}", f"recovery.{name} must be from {low} to {high}.")
+    for name in ("per_ip", "per_identifier"):
+        try:
+            parse(getattr(recovery, name))
+        except ValueError as exc:
+            raise ConfigError(f"recovery.{name}", f"recovery.{name} must read like \"5 per hour\".") from exc
+
+
+def _check_notifications(settings: Settings) -> None:
+    """Each channel's sender: a known kind, complete settings, no outbox in production."""
+    notifications = settings.notifications
+    if notifications.language not in ("vi", "en"):
+        raise ConfigError("notifications.language", "notifications.language must be vi or en.")
+    email, sms = notifications.email, notifications.sms
+    for channel, kind, kinds in (("email", email.kind, ("auto", "outbox", "smtp", "none")),
+                                 ("sms", sms.kind, ("auto", "outbox", "http", "none"))):
+        key = f"notifications.{channel}.kind"
+        if kind not in kinds:
+            raise ConfigError(key, f"{key} must be one of {', '.join(kinds)}.")
+        if kind == "outbox" and settings.is_production:
+            raise ConfigError(key, f"{key} = \"outbox\" is for development: production needs a real sender.")
+    if email.kind == "smtp":
+        _check_smtp(email, settings.is_production)
+    if sms.kind == "http":
+        _check_sms_gateway(sms, settings.is_production)
+
+
+def _check_smtp(email: EmailSenderSettings, production: bool) -> None:
+    prefix = "notifications.email"
+    if not email.host or any(c in email.host for c in "/:@ "):
+        raise ConfigError(f"{prefix}.host", f"{prefix}.host must be the SMTP server's host name.")
+    if not 1 <= email.port <= 65535:
+        raise ConfigError(f"{prefix}.port", f"{prefix}.port must be a TCP port.")
+    address = email.from_address
+    if address.count("@") != 1 or any(c in address for c in "\r\n<> ") or address.startswith("@") \
+            or address.endswith("@"):
+        raise ConfigError(f"{prefix}.from_address", f"{prefix}.from_address must be an e-mail address.")
+    if bool(email.user) != bool(email.password):
+        raise ConfigError(f"{prefix}.password", f"{prefix}.user and {prefix}.password go together.")
+    if production and not email.starttls and email.host not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{prefix}.starttls", f"{prefix}.starttls must be true in production (except to a "
+                                                "relay on this host).")
+    if not 1 <= email.timeout <= 60:
+        raise ConfigError(f"{prefix}.timeout", f"{prefix}.timeout must be from 1 to 60 seconds.")
+
+
+def _check_sms_gateway(sms: SmsSenderSettings, production: bool) -> None:
+    prefix = "notifications.sms"
+    parts = urlsplit(sms.endpoint)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password \
+            or parts.fragment:
+        raise ConfigError(f"{prefix}.endpoint", f"{prefix}.endpoint must be an https URL without credentials.")
+    if parts.scheme == "http" and (production or parts.hostname not in LOOPBACK_HOSTS):
+        raise ConfigError(f"{prefix}.endpoint", f"{prefix}.endpoint must use https.")
+    if not sms.api_key or any(c in sms.api_key for c in "\r\n"):
+        raise ConfigError(f"{prefix}.api_key", f"{prefix}.api_key is required (env:NAME or file:/path).")
+    # A brand name (alphanumeric sender id) is at most 11 characters (GSM 03.40 TP-OA).
+    if len(sms.sender) > 11 or not all(c.isascii() and (c.isalnum() or c in " -.") for c in sms.sender):
+        raise ConfigError(f"{prefix}.sender", f"{prefix}.sender must be a brand name of at most 11 letters or digits.")
+    if not 1 <= sms.timeout <= 30:
+        raise ConfigError(f"{prefix}.timeout", f"{prefix}.timeout must be from 1 to 30 seconds.")

@@ -60,3 +60,9 @@ def test_non_form_body_at_token_endpoint_is_400(client):
 def test_browser_endpoints_answer_bad_input_with_a_page(client, path: str):
     response = client.get(path, query_string={"state": "x" * 10_000})
     assert response.status_code == 400 and response.mimetype == "text/html"
+
+
+def test_an_oversized_form_on_a_page_is_a_clear_413_not_a_500(client):
+    """The language choice reads request.values; for a body over the limit it must not fail again."""
+    response = client.post("/auth/login", data={"identifier": "x" * 70_000, "password": "y"})
+    assert response.status_code == 413 and "<h1>" in response.get_data(as_text=True)

@@ -16,6 +16,7 @@ from wtforms.validators import EqualTo
 from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
+from wtforms.validators import ValidationError
 
 
 class RegistrationForm(FlaskForm):
@@ -44,10 +45,82 @@ class RegistrationForm(FlaskForm):
                      render_kw={"autocomplete": "tel"})
     password = PasswordField(
         _l("Password"), validators=[DataRequired(message=_l("Choose a password."))],  # length: passwords.*
-        render_kw={"autocomplete": "new-password"},
+        render_kw={"autocomplete": "new-password", "aria-describedby": "password-hint"},
     )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[EqualTo("password", message=_l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+    def validate_password(self, field: PasswordField) -> None:
+        """NIST SP 800-63B §5.1.1.2, with the personal ID number typed in this form."""
+        check_new_password_field(field, ((self.personal_id.data or "").strip(),))
+
+
+def _password_refusal(password: str, identifiers: tuple[str, ...]) -> str | None:
+    """The policy's translated reason to refuse a new password (NIST SP 800-63B §5.1.1.2), or None."""
+    from flask_babel import gettext
+
+    from idp.accounts.service import AccountError
+    from idp.accounts.service import check_password_policy
+
+    try:
+        check_password_policy(password, identifiers)
+    except AccountError as exc:
+        return gettext(exc.message)
+    return None
+
+
+def check_new_password_field(field: PasswordField, identifiers: tuple[str, ...]) -> None:
+    """Raise ValidationError on `field` when the policy refuses its password."""
+    refusal = _password_refusal(field.data or "", tuple(i for i in identifiers if i))
+    if refusal:
+        raise ValidationError(refusal)
+
+
+def _new_password() -> PasswordField:
+    # No length validator here: the policy (passwords.*) decides, with its own messages.
+    return PasswordField(_l("New password"), validators=[DataRequired(message=_l("Choose a password."))],
+                         render_kw={"autocomplete": "new-password", "aria-describedby": "password-hint"})
+
+
+def _repeat() -> PasswordField:
+    return PasswordField(_l("Repeat the new password"),
+                         validators=[EqualTo("password", message=_l("The two passwords are not the same."))],
+                         render_kw={"autocomplete": "new-password"})
+
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(
+        _l("Personal ID number or tax code"),
+        validators=[DataRequired(message=_l("Enter your personal ID number or tax code.")),
+                    Regexp(r"^\s*[0-9][0-9-]{5,19}\s*$",
+                           message=_l("Enter the 12-digit personal ID number or the tax code."))],
+        render_kw={"autocomplete": "username", "inputmode": "numeric", "autocapitalize": "off",
+                   "spellcheck": "false", "maxlength": 20},
+    )
+
+
+class ResetCodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from the text message"),
+        validators=[DataRequired(message=_l("Enter the 6-digit code.")),
+                    Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits."))],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6},
+    )
+    password = _new_password()
+    confirm = _repeat()
+
+
+class NewPasswordForm(FlaskForm):
+    password = _new_password()
+    confirm = _repeat()
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"),
+                            validators=[DataRequired(message=_l("Enter your current password.")), Length(max=1024)],
+                            render_kw={"autocomplete": "current-password"})
+    password = _new_password()
+    confirm = _repeat()

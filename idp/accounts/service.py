@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 
-from limits import RateLimitItemPerSecond
 from sqlalchemy import select
 
 from idp.accounts.admin_units import check_address_units
+from idp.accounts.lockout import count_failure
+from idp.accounts.lockout import is_locked
 from idp.accounts.models import SELF_ASSERTED
 from idp.accounts.models import Account
 from idp.accounts.models import AccountKind
@@ -21,16 +21,16 @@ from idp.audit import record
 from idp.dbtypes import utcnow
 from idp.errors import IdpError
 from idp.extensions import db
-from idp.extensions import limiter
 from idp.i18n import N_
 from idp.identifiers import InvalidIdentifier
 from idp.identifiers import check_personal_id
 from idp.identifiers import check_tax_code
+from idp.passwords import PasswordRefused
 from idp.passwords import burn_verification
+from idp.passwords import check_new_password
 from idp.passwords import hash_secret
 from idp.passwords import needs_rehash
 from idp.passwords import verify_secret
-from idp.settings import current_settings
 
 PROFILE_ATTRIBUTES = ("full_name", "birthdate", "gender", "email", "phone", "street_address", "province_code",
                       "ward_code")
@@ -71,13 +71,13 @@ def check_identifier(kind: str, identifier: str, birthdate: date | None = None, 
         raise AccountError(exc.code, exc.message) from exc
 
 
-def check_password_policy(password: str) -> None:
-    """NIST SP 800-63B §5.1.1.2: a length rule only, no composition rules."""
-    policy = current_settings().passwords
-    if len(password) < policy.min_length:
-        raise AccountError("password_too_short", N_("The password is too short."))
-    if len(password) > policy.max_length:
-        raise AccountError("password_too_long", N_("The password is too long."))
+def check_password_policy(password: str, identifiers: tuple[str, ...] = ()) -> None:
+    """NIST SP 800-63B §5.1.1.2: length (after NFKC), no composition rules; refuse common passwords,
+    repetitive or sequential ones, and ones containing the account's identifier (`identifiers`)."""
+    try:
+        check_new_password(password, identifiers)
+    except PasswordRefused as exc:
+        raise AccountError(exc.code, exc.message) from exc
 
 
 def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0,
@@ -89,7 +89,7 @@ def create_account(new: NewAccount, source: str = SELF_ASSERTED, level: int = 0,
     if find_account(identifier) is not None:
         raise AccountError("account_exists", N_("An account with this identifier already exists."))
     if new.password is not None:
-        check_password_policy(new.password)
+        check_password_policy(new.password, (identifier,))
     if new.province_code or new.ward_code:
         try:
             check_address_units(new.province_code or "", new.ward_code)
@@ -134,34 +134,23 @@ def find_account(identifier: str) -> Account | None:
     return db.session.execute(select(Account).where(Account.identifier == identifier.strip())).scalar_one_or_none()
 
 
-def _failure_limit() -> RateLimitItemPerSecond:
-    login = current_settings().login
-    return RateLimitItemPerSecond(login.per_account_failures, login.lockout_seconds)
-
-
-def _failure_key(identifier: str) -> str:
-    # Hashed: no identifier in the rate-limit store.
-    return hashlib.sha256(identifier.strip().encode("utf-8")).hexdigest()[:32]
-
-
 def authenticate_password(identifier: str, password: str) -> Account | None:
     """Return the account when the password matches; None otherwise, in the same time either way.
 
-    Raises LoginLocked after too many failures for this identifier (known or not, so the
-    lockout itself reveals nothing), and AccountError for a locked or pending account once the
-    right password was given.
+    Raises LoginLocked once the identifier has spent its failure budget (idp.accounts.lockout:
+    shared with reset codes and second factors; counted for unknown identifiers too, so the lockout
+    itself reveals nothing), and AccountError for a locked or pending account once the right
+    password was given.
     """
-    key = _failure_key(identifier)
-    item = _failure_limit()
-    if not limiter.limiter.test(item, "login-failures", key):
+    if is_locked(identifier):
         raise LoginLocked("login_locked", N_("Too many failed attempts. Please wait and try again later."))
     account = find_account(identifier) if identifier.strip() else None
     if account is None or account.password_hash is None:
         burn_verification(password)
-        _count_failure(item, key, None)
+        count_failure(identifier, None, "pwd")
         return None
     if not verify_secret(account.password_hash, password):
-        _count_failure(item, key, account)
+        count_failure(identifier, account, "pwd")
         return None
     if account.status != AccountStatus.ACTIVE:
         record("login.refused", account_id=account.id, reason=f"account_{account.status}")
@@ -169,11 +158,3 @@ def authenticate_password(identifier: str, password: str) -> Account | None:
     if needs_rehash(account.password_hash):
         account.password_hash = hash_secret(password)
     return account
-
-
-def _count_failure(item: RateLimitItemPerSecond, key: str, account: Account | None) -> None:
-    limiter.limiter.hit(item, "login-failures", key)
-    if account is not None:
-        record("login.failed", account_id=account.id, method="pwd")
-        if not limiter.limiter.test(item, "login-failures", key):
-            record("login.locked_out", account_id=account.id)

@@ -88,3 +88,8 @@ def sources() -> Response | str | tuple[str, int]:
     status = 400 if error else 200
     return render_template("accounts/sources.html", links=linked_sources(login.account), names=names, form=form,
                            addable=addable, error=error), status
+
+
+import idp.accounts.passkeys  # noqa: E402, F401 - adds the passkey pages (/accounts/passkeys) to this blueprint
+import idp.accounts.recovery  # noqa: E402, F401 - adds the password reset and change pages (/accounts/password...)
+import idp.accounts.security  # noqa: E402, F401 - adds the second-factor pages (/accounts/security) to this blueprint

@@ -20,7 +20,7 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(message=_l("Enter your password.")), Length(max=256)],
+        validators=[DataRequired(message=_l("Enter your password.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()

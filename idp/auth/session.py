@@ -18,6 +18,7 @@ from flask import session
 from idp.accounts.models import Account
 from idp.accounts.models import LoginSession
 from idp.audit import record
+from idp.auth.devices import remember_device
 from idp.dbtypes import utcnow
 from idp.extensions import db
 from idp.settings import current_settings
@@ -64,6 +65,7 @@ def start_login_session(account: Account, acr: str, amr: list[str],
     session.clear()
     session.permanent = True
     session["sid"] = row.sid
+    remember_device(account, amr)  # a login from a browser the account never used is notified
     return row
 
 

@@ -22,7 +22,7 @@ from idp.accounts.models import Account
 from idp.verifiers.base import Level
 
 # The built-in kinds, in the order the second-step page offers them.
-BUILT_IN: tuple[str, ...] = ()
+BUILT_IN: tuple[str, ...] = ("idp.auth.mfa.totp", "idp.auth.mfa.recovery", "idp.auth.mfa.webauthn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class FactorResult:
 
     amr: tuple[str, ...]
     level: Level
+    notice: str | None = None  # shown once before going on, e.g. how many recovery codes remain
 
 
 @runtime_checkable
@@ -63,3 +64,22 @@ def factors() -> dict[str, SecondFactor]:
 def enrolled_factors(account: Account) -> list[SecondFactor]:
     """The account's usable second factors, in the page's order."""
     return [factor for factor in factors().values() if factor.is_enrolled(account)]
+
+
+# Kinds that only back up the others (recovery codes): they never make a factor "not the last".
+BACKUP_KINDS = frozenset({"recovery"})
+
+
+def has_other_factor(account: Account, kind: str) -> bool:
+    """Whether the account has a second factor of another kind, backups not counted."""
+    # Backups are skipped before asking them: a backup's own is_enrolled asks this function.
+    return any(other != kind and other not in BACKUP_KINDS and factor.is_enrolled(account)
+               for other, factor in factors().items())
+
+
+def discard_backups(account: Account) -> int:
+    """The last second factor went: delete its backups too (so an old printout cannot come back to
+    life); return how many were deleted."""
+    from idp.auth.mfa import recovery
+
+    return recovery.discard(account) if "recovery" in factors() else 0

@@ -2,8 +2,8 @@
 
 The password step leaves a *pending login* in the signed session cookie (account id, the methods
 used so far, where to go next; valid 5 minutes). Each enrolled kind shows its own form on the
-page and posts to `/auth/mfa/<kind>`; a failure counts against the account (shared limiter, the
-same budget as the password's), and a lockout is audited and notified.
+page and posts to `/auth/mfa/<kind>`; a failure spends the identifier's failure budget, shared
+with the password and reset codes (idp/accounts/lockout.py); a lockout is audited and notified.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from limits import RateLimitItemPerSecond
 from werkzeug.wrappers import Response
 
+from idp.accounts.lockout import count_failure
+from idp.accounts.lockout import is_locked
 from idp.accounts.models import Account
-from idp.audit import record
 from idp.auth.mfa import enrolled_factors
 from idp.auth.mfa import factors
 from idp.auth.session import authenticate
@@ -33,7 +33,6 @@ from idp.auth.views import safe_next
 from idp.errors import VerificationFailed
 from idp.extensions import db
 from idp.extensions import limiter
-from idp.notify import notify
 from idp.settings import current_settings
 
 PENDING = "pending_login"
@@ -77,11 +76,6 @@ def second_factor() -> Response | tuple[str, int]:
     return _page(account, next_url)
 
 
-def _failure_limit() -> RateLimitItemPerSecond:
-    login = current_settings().login
-    return RateLimitItemPerSecond(login.per_account_failures, login.lockout_seconds)
-
-
 @bp.post("/mfa/<kind>")
 @limiter.limit(lambda: current_settings().login.per_ip)
 def verify_second_factor(kind: str) -> Response | tuple[str, int]:
@@ -92,17 +86,13 @@ def verify_second_factor(kind: str) -> Response | tuple[str, int]:
     account, methods, next_url = who
     if not FlaskForm().validate_on_submit():
         abort(400)
-    item, key = _failure_limit(), f"mfa:{account.id}"
-    if not limiter.limiter.test(item, "login-failures", key):
+    # One failure budget per identifier for the password, reset codes and second factors.
+    if is_locked(account.identifier):
         return _page(account, next_url, _("Too many failed attempts. Please wait and try again later."), 429)
     try:
         result = factor.verify(account, request.form)
     except VerificationFailed as exc:
-        limiter.limiter.hit(item, "login-failures", key)
-        record("login.failed", account_id=account.id, method=kind)
-        if not limiter.limiter.test(item, "login-failures", key):
-            record("login.locked_out", account_id=account.id, method=kind)
-            notify(account, "login.locked_out", method=kind)
+        count_failure(account.identifier, account, kind)  # audits; the lockout is audited and notified
         db.session.commit()
         return _page(account, next_url, _(exc.message), exc.status if exc.status != 400 else 401)
     used = [*methods, *result.amr]
@@ -112,4 +102,6 @@ def verify_second_factor(kind: str) -> Response | tuple[str, int]:
     authenticate(account, result.level, sorted(set(used)))
     session["fresh_login_for"] = next_url
     db.session.commit()
+    if result.notice:
+        return render_template("auth/mfa_notice.html", notice=result.notice, next_url=next_url), 200
     return redirect(next_url, code=303)

@@ -26,6 +26,7 @@ from typing import Any
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.i18n import N_
+from idp.qr import qr_svg
 from idp.verifiers.base import Attempt
 from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.base import Interaction
@@ -44,7 +45,6 @@ from idp.verifiers.postal.models import RequestStatus
 from idp.verifiers.postal.models import add_with_reference
 from idp.verifiers.postal.models import latest_request
 from idp.verifiers.postal.models import set_status
-from idp.qr import qr_svg
 
 KIND = "postal_counter"
 SETTINGS = ("names", "request_ttl_days", "chip_level", "no_chip_level", "clerk_min_level")
