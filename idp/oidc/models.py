@@ -19,6 +19,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -45,6 +46,10 @@ class Client(db.Model, ClientMixin):
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    # OIDC Back-Channel Logout 1.0 §2.2 / Front-Channel Logout 1.0 §2: the portal wants `sid` (and `iss`).
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(default=True, server_default=true())
+    frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    frontchannel_logout_session_required: Mapped[bool] = mapped_column(default=True, server_default=true())
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32), default="client_secret_basic")
     grant_types: Mapped[list] = mapped_column(JSON, default=list)
     scope: Mapped[str] = mapped_column(Text, default="openid")
