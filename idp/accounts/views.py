@@ -90,6 +90,7 @@ def sources() -> Response | str | tuple[str, int]:
                            addable=addable, error=error), status
 
 
+import idp.accounts.consents  # noqa: E402, F401 - adds the consents page (/accounts/consents) to this blueprint
 import idp.accounts.passkeys  # noqa: E402, F401 - adds the passkey pages (/accounts/passkeys) to this blueprint
 import idp.accounts.recovery  # noqa: E402, F401 - adds the password reset and change pages (/accounts/password...)
 import idp.accounts.security  # noqa: E402, F401 - adds the second-factor pages (/accounts/security) to this blueprint
