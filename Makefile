@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-.PHONY: run test setup translations
+.PHONY: run test setup translations interop
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -23,8 +23,16 @@ run: setup
 	trap 'kill $$sandbox' EXIT INT TERM; \
 	$(BIN)/idp serve --host 127.0.0.1 --port 5000
 
-test: setup
+test: setup interop
 	$(BIN)/python -m pytest
+
+# The npm relying party for tests/live/test_openid_client.py (pinned by its package-lock.json; .ci/run calls this).
+INTEROP := tests/live/interop
+$(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix $(INTEROP) --no-audit --no-fund; \
+	else echo "npm not found: the openid-client interop tests will be skipped (CI installs it)"; fi
+
+interop: $(INTEROP)/node_modules/.package-lock.json
 
 # Refresh the translation catalogues after changing user-facing strings (see tests/test_translations.py).
 translations: setup

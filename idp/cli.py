@@ -1,7 +1,7 @@
 """`idp ...` console commands for operators, docs and tests.
 
 `idp db upgrade` (Flask-Migrate), `idp serve`, `idp demo`, `idp accounts create`,
-`idp clients add|list`, `idp keys rotate|list`, `idp audit verify`,
+`idp clients add|list|sync`, `idp keys rotate|list`, `idp audit verify`,
 `idp accounts grant-role|revoke-role`, `idp postal export-letters|purge`.
 """
 
@@ -46,7 +46,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the application's CLI."""
-    for command in (serve, demo, accounts, clients, keys, audit, purge, postal):
+    for command in (serve, demo, accounts, clients, keys, audit, purge, postal, logout):
         app.cli.add_command(command)
 
 
@@ -237,6 +237,30 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[st
                            "token_endpoint_auth_method": client.token_endpoint_auth_method}))
 
 
+@clients.command("sync")
+@click.argument("path", type=click.Path(path_type=str))
+@with_appcontext
+def clients_sync(path: str) -> None:
+    """Create or update portals from manifests (a directory of *.toml/*.json, or one file), all or nothing.
+
+    Prints one JSON line per portal: created (a generated secret is shown this once), updated
+    (the changed fields) or unchanged. A bad manifest: exit 2 naming the file and key, nothing changed."""
+    from pathlib import Path
+
+    from idp.oidc.manifests import ManifestError
+    from idp.oidc.manifests import load_manifests
+    from idp.oidc.manifests import sync
+
+    try:
+        reports = sync(load_manifests(Path(path)))
+    except ManifestError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    for report in reports:
+        click.echo(json.dumps(report, ensure_ascii=False))
+
+
 @clients.command("list")
 @with_appcontext
 def clients_list() -> None:
@@ -365,3 +389,17 @@ def postal_purge(retention_days: int) -> None:
     counts = purge_postal(utcnow(), timedelta(days=retention_days))
     db.session.commit()
     click.echo(json.dumps(counts))
+
+
+@click.group()
+def logout() -> None:
+    """Single logout (OIDC Back-Channel Logout 1.0)."""
+
+
+@logout.command("deliver")
+@with_appcontext
+def logout_deliver() -> None:
+    """Send every due back-channel logout token (run every minute from cron)."""
+    from idp.oidc.logout import deliver_due
+
+    click.echo(json.dumps(deliver_due()))

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self' {form_action}; "
+    "form-action 'self' {form_action}; {frame_src}"
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
@@ -68,7 +68,11 @@ def init_security(app: Flask, settings: Settings) -> None:
         if response.mimetype == "text/html":
             # form_post responses submit to the portal's redirect URI.
             action = response.headers.pop("X-Form-Action", "")
-            response.headers["Content-Security-Policy"] = CSP.format(form_action=action).replace("  ", " ")
+            # Front-Channel Logout 1.0 §3: the logged-out page frames exactly the portals' origins.
+            frames = response.headers.pop("X-Frame-Src", "")
+            frame_src = f"frame-src {frames}; " if frames else ""
+            response.headers["Content-Security-Policy"] = CSP.format(
+                form_action=action, frame_src=frame_src).replace("  ", " ")
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Cache-Control", "no-store")
         return response

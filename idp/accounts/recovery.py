@@ -197,10 +197,16 @@ def _send_reset(account: Account) -> list[str]:
 def end_sessions(account: Account, reason: str, keep_sid: str | None = None) -> int:
     """End every live session of the account (but `keep_sid`); return how many ended."""
     query = update(LoginSession).where(LoginSession.account_id == account.id, LoginSession.ended_at.is_(None))
+    live = select(LoginSession.sid).where(LoginSession.account_id == account.id, LoginSession.ended_at.is_(None))
     if keep_sid:
         query = query.where(LoginSession.sid != keep_sid)
+        live = live.where(LoginSession.sid != keep_sid)
+    sids = list(db.session.execute(live).scalars())
     ended = db.session.execute(query.values(ended_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if ended:
+        from idp.oidc.logout import sessions_ended
+
+        sessions_ended(account.id, sids)  # single logout: the portals of every ended session
         record("logout", account_id=account.id, reason=reason, sessions=ended)
     return ended
 

@@ -21,6 +21,7 @@ from idp.audit import record
 from idp.auth.devices import remember_device
 from idp.dbtypes import utcnow
 from idp.extensions import db
+from idp.oidc.logout import sessions_ended
 from idp.settings import current_settings
 from idp.verifiers.base import Level
 
@@ -108,6 +109,7 @@ def end_login_session(reason: str, audit: bool = True) -> None:
         row = db.session.get(LoginSession, sid)
         if row is not None and row.ended_at is None:
             row.ended_at = utcnow()
+            sessions_ended(row.account_id, [row.sid])  # single logout: back- and front-channel, same transaction
             if audit:
                 record("logout", account_id=row.account_id, reason=reason)
     lang = session.get("lang")

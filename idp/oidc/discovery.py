@@ -49,8 +49,11 @@ def build_metadata(settings: Settings) -> dict:
         ui_locales_supported=["vi", "en"],
         claims_locales_supported=["vi"],
         authorization_response_iss_parameter_supported=True,
-        backchannel_logout_supported=False,
-        frontchannel_logout_supported=False,
+        # OIDC Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0 §3 (idp.oidc.logout).
+        backchannel_logout_supported=True,
+        backchannel_logout_session_supported=True,
+        frontchannel_logout_supported=True,
+        frontchannel_logout_session_supported=True,
     )
     metadata.validate()
     # OpenID Connect for Identity Assurance 1.0 §7: provenance of claims.

@@ -6,6 +6,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -166,6 +167,9 @@ def end_session_endpoint() -> Response | str | tuple[str, int]:
         return render_template("auth/logged_out.html")
     response = server.create_endpoint_response("end_session", end_request)
     db.session.commit()
+    if response is not None and getattr(g, "logout_frames", None):
+        # Front-Channel Logout 1.0 §3: render the portals' iframes first, then offer the way back.
+        return render_template("auth/logged_out.html", client=end_request.client, continue_to=response.location)
     return response or render_template("auth/logged_out.html", client=end_request.client)
 
 

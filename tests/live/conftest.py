@@ -6,7 +6,10 @@ both), else by a SQLite file. Relying parties talk to it over real HTTP.
 
 from __future__ import annotations
 
+import html
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -91,3 +95,54 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         process.terminate()
         process.wait(timeout=15)
         log.close()
+
+
+DEMO_PIN = "001090012345"  # a demo account (idp/demo.py)
+DEMO_PASSWORD = "demo-password-2025"
+
+
+def require_tool(path: str | None, what: str, install: str) -> str:
+    """Skip when a relying-party tool is missing on a developer machine; in CI (CI=true) fail instead."""
+    if path and (shutil.which(path) or Path(path).exists()):
+        return path
+    message = f"{what} is not installed ({install})"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message}: CI must run the interoperability tests", pytrace=False)
+    pytest.skip(message)
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+def log_in_and_consent(server: LiveServer, browser: requests.Session, authorization_url: str,
+                       redirect_prefix: str) -> str:
+    """Play the user's browser on the provider: login page, password, consent; return the redirect back.
+
+    `authorization_url` is the provider's /oauth2/authorize URL built by the relying party; the returned
+    URL starts with `redirect_prefix` (the relying party's redirect URI) and carries the code.
+    """
+    to_login = browser.get(authorization_url, allow_redirects=False)
+    assert to_login.status_code == 302, to_login.text[:300]
+    location = urljoin(server.url, to_login.headers["Location"])
+    if not location.startswith(redirect_prefix):  # no single sign-on session yet: log in
+        page = browser.get(location)
+        assert page.status_code == 200 and 'name="identifier"' in page.text, page.text[:300]
+        next_url = html.unescape(re.search(r'name="next" type="hidden" value="([^"]+)"', page.text).group(1))
+        logged_in = browser.post(f"{server.url}/auth/login", allow_redirects=False, data={
+            "csrf_token": _csrf(page.text), "identifier": DEMO_PIN, "password": DEMO_PASSWORD, "next": next_url})
+        assert logged_in.status_code == 303, logged_in.text[:300]
+        location = urljoin(server.url, logged_in.headers["Location"])
+    if not location.startswith(redirect_prefix):
+        consent = browser.get(location, allow_redirects=False)
+        if consent.status_code == 302:
+            location = urljoin(server.url, consent.headers["Location"])
+        else:
+            assert consent.status_code == 200 and 'name="decision"' in consent.text, consent.text[:300]
+            action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', consent.text).group(1))
+            granted = browser.post(urljoin(server.url, action), allow_redirects=False,
+                                   data={"csrf_token": _csrf(consent.text), "decision": "allow"})
+            assert granted.status_code == 302, granted.text[:300]
+            location = granted.headers["Location"]
+    assert location.startswith(redirect_prefix), location
+    return location
