@@ -14,6 +14,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     import idp.auth.mfa.views  # noqa: F401 - adds the second-factor routes to the auth blueprint
     import idp.auth.passkeys  # noqa: F401 - adds the passwordless passkey login routes to the auth blueprint
     import idp.auth.sources  # noqa: F401 - adds the identity-source routes to the auth blueprint
+    import idp.oidc.registration  # noqa: F401 - adds RFC 7591/7592 client registration to the oidc blueprint
     from idp.accounts.views import bp as accounts_bp
     from idp.auth.mfa import init_factors
     from idp.auth.sources import init_sources

@@ -1,7 +1,8 @@
 """`idp ...` console commands for operators, docs and tests.
 
 `idp db upgrade` (Flask-Migrate), `idp serve`, `idp demo`, `idp accounts create`,
-`idp clients add|list|sync`, `idp keys rotate|list`, `idp audit verify`,
+`idp clients add|list|sync|initial-access-token|approve|reject|suspend|reactivate`,
+`idp keys rotate|list`, `idp audit verify`,
 `idp accounts grant-role|revoke-role`, `idp postal export-letters|purge`.
 """
 
@@ -272,6 +273,72 @@ def clients_list() -> None:
                                "redirect_uris": client.redirect_uris, "scope": client.scope,
                                "trusted": client.trusted, "subject_type": client.subject_type},
                               ensure_ascii=False))
+
+
+@clients.command("initial-access-token")
+@click.option("--expires-in", "expires_in", default=86400, show_default=True, type=click.IntRange(min=60),
+              help="Seconds until the token expires (it is also spent by its first successful registration).")
+@click.option("--created-by", "created_by", default="cli", show_default=True, help="Operator name for the audit trail.")
+@with_appcontext
+def clients_initial_access_token(expires_in: int, created_by: str) -> None:
+    """Print a fresh single-use initial access token for POST /oauth2/register (shown once)."""
+    from datetime import timedelta
+
+    from idp.oidc.registration import create_initial_access_token
+
+    token, row = create_initial_access_token(created_by, timedelta(seconds=expires_in))
+    db.session.commit()
+    click.echo(json.dumps({"initial_access_token": token, "expires_at": row.expires_at.isoformat()}))
+
+
+@clients.command("approve")
+@click.argument("client_id")
+@with_appcontext
+def clients_approve(client_id: str) -> None:
+    """Approve a portal registered through the API: it may sign people in from now on."""
+    _client_action(client_id, "approve")
+
+
+@clients.command("reject")
+@click.argument("client_id")
+@click.option("--reason", required=True, help="Why (kept with the registration request).")
+@with_appcontext
+def clients_reject(client_id: str, reason: str) -> None:
+    """Reject a pending registration; the portal stays unusable."""
+    _client_action(client_id, "reject", reason)
+
+
+@clients.command("suspend")
+@click.argument("client_id")
+@with_appcontext
+def clients_suspend(client_id: str) -> None:
+    """Suspend a portal: from its next request it cannot authorize, get tokens or use its access tokens."""
+    _client_action(client_id, "suspend")
+
+
+@clients.command("reactivate")
+@click.argument("client_id")
+@with_appcontext
+def clients_reactivate(client_id: str) -> None:
+    """Reactivate a suspended (approved) portal."""
+    _client_action(client_id, "reactivate")
+
+
+def _client_action(client_id: str, action: str, reason: str | None = None) -> None:
+    from idp.oidc.registration import RegistrationError
+    from idp.oidc.registration import decide
+    from idp.oidc.registration import set_suspended
+
+    try:
+        if action in ("approve", "reject"):
+            client = decide(client_id, approve=action == "approve", reason=reason)
+        else:
+            client = set_suspended(client_id, suspended=action == "suspend")
+    except RegistrationError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(json.dumps({"client_id": client.client_id, "status": client.status}))
 
 
 @click.group()

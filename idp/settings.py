@@ -83,7 +83,12 @@ class LoginSettings:
     per_ip: str = "30 per minute"
     per_account_failures: int = 5
     lockout_seconds: int = 900
-    session_lifetime: int = 8 * 3600
+    session_lifetime: int = 8 * 3600  # absolute: a session ends this long after it opened (seconds)
+    session_idle_lifetime: int = 1800  # idle: a session not used for this long ends (seconds)
+
+    def __post_init__(self) -> None:
+        if self.session_idle_lifetime <= 0:
+            raise ConfigError("login.session_idle_lifetime", "login.session_idle_lifetime must be positive (seconds).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,7 @@ class KeySettings:
 class Features:
     sandbox: bool = False
     self_registration: bool = True
+    dynamic_registration: bool = False  # publish registration_endpoint (RFC 7591) in discovery
 
 
 @dataclass(frozen=True, slots=True)

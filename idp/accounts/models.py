@@ -128,8 +128,10 @@ class LoginSession(db.Model):
     # Claims a source adds to the session's ID tokens, e.g. {"vn_eid_level": 2}.
     extra_claims: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # absolute lifetime (login.session_lifetime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last use, written at most once a minute: the idle lifetime (login.session_idle_lifetime) counts from here.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LinkedIdentity(db.Model):

@@ -194,13 +194,17 @@ def _send_reset(account: Account) -> list[str]:
 
 
 # --- ending what the old password opened -------------------------------------------------------------
-def end_sessions(account: Account, reason: str, keep_sid: str | None = None) -> int:
-    """End every live session of the account (but `keep_sid`); return how many ended."""
+def end_sessions(account: Account, reason: str, keep_sid: str | None = None, only_sid: str | None = None) -> int:
+    """End every live session of the account (but `keep_sid`; or only `only_sid`), with single
+    logout for their portals; return how many ended."""
     query = update(LoginSession).where(LoginSession.account_id == account.id, LoginSession.ended_at.is_(None))
     live = select(LoginSession.sid).where(LoginSession.account_id == account.id, LoginSession.ended_at.is_(None))
     if keep_sid:
         query = query.where(LoginSession.sid != keep_sid)
         live = live.where(LoginSession.sid != keep_sid)
+    if only_sid:
+        query = query.where(LoginSession.sid == only_sid)
+        live = live.where(LoginSession.sid == only_sid)
     sids = list(db.session.execute(live).scalars())
     ended = db.session.execute(query.values(ended_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if ended:

@@ -94,3 +94,4 @@ import idp.accounts.consents  # noqa: E402, F401 - adds the consents page (/acco
 import idp.accounts.passkeys  # noqa: E402, F401 - adds the passkey pages (/accounts/passkeys) to this blueprint
 import idp.accounts.recovery  # noqa: E402, F401 - adds the password reset and change pages (/accounts/password...)
 import idp.accounts.security  # noqa: E402, F401 - adds the second-factor pages (/accounts/security) to this blueprint
+import idp.accounts.sessions  # noqa: E402, F401 - adds the sessions page (/accounts/sessions) to this blueprint

@@ -10,9 +10,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from flask import after_this_request
+from flask import g
+from flask import has_request_context
 from flask import session
 
 from idp.accounts.models import Account
@@ -38,19 +42,49 @@ class LoginState:
     extra_claims: Mapping[str, Any] = field(default_factory=dict)  # from sources, e.g. vn_eid_level
 
 
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a minute per session
+
+
 def current_login() -> LoginState | None:
-    """Return the live login of this browser, or None."""
+    """Return the live login of this browser, or None.
+
+    A session ends at `expires_at` (login.session_lifetime, absolute) or when it was not used for
+    login.session_idle_lifetime seconds (NIST SP 800-63B §7.1: reauthentication after inactivity).
+    Using it counts as activity, recorded at most once a minute (TOUCH_EVERY) to keep hot paths cheap.
+    """
     sid = session.get("sid")
     if not isinstance(sid, str):
         return None
     row = db.session.get(LoginSession, sid)
-    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+    now = utcnow()
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return None
+    last_seen = row.last_seen_at or row.created_at
+    if now - last_seen >= timedelta(seconds=current_settings().login.session_idle_lifetime):
         return None
     account = db.session.get(Account, row.account_id)
     if account is None or not account.is_active:
         return None
+    if now - last_seen >= TOUCH_EVERY:
+        _touch(row, now)
     return LoginState(sid=row.sid, account=account, auth_time=int(row.auth_time.timestamp()), acr=row.acr,
                       amr=tuple(row.amr), extra_claims=dict(row.extra_claims or {}))
+
+
+def _touch(row: LoginSession, now: datetime) -> None:
+    """Record activity: the change rides along with the request's own commit; a request that commits
+    nothing (a GET page) commits it after the view, unless the view failed or left other changes."""
+    row.last_seen_at = now
+    if not has_request_context() or g.get("login_touch_hooked"):
+        return
+    g.login_touch_hooked = True
+
+    @after_this_request
+    def _commit_touch(response):  # noqa: ANN001, ANN202 - Flask response
+        pending = set(db.session.new) | set(db.session.deleted) | (set(db.session.dirty) - {row})
+        if response.status_code < 400 and not pending and db.session().in_transaction():
+            db.session.commit()  # the touch (flushed or not); nothing when the view committed already
+        return response
 
 
 def start_login_session(account: Account, acr: str, amr: list[str],
@@ -59,7 +93,7 @@ def start_login_session(account: Account, acr: str, amr: list[str],
     now = utcnow()
     end_login_session(reason="replaced", audit=False)
     row = LoginSession(sid=secrets.token_urlsafe(24), account_id=account.id, auth_time=now, acr=acr, amr=amr,
-                       extra_claims=dict(extra_claims) if extra_claims else None, created_at=now,
+                       extra_claims=dict(extra_claims) if extra_claims else None, created_at=now, last_seen_at=now,
                        expires_at=now + timedelta(seconds=current_settings().login.session_lifetime))
     db.session.add(row)
     record("login.succeeded", account_id=account.id, acr=acr, amr=amr)
@@ -79,7 +113,7 @@ def step_up_login_session(login: LoginState, acr: str, amr: list[str],
     row.amr = sorted(set(row.amr) | set(amr))
     if extra_claims:
         row.extra_claims = {**(row.extra_claims or {}), **extra_claims}
-    row.auth_time = utcnow()
+    row.auth_time = row.last_seen_at = utcnow()
     record("login.stepped_up", account_id=login.account.id, acr=acr, amr=row.amr)
 
 

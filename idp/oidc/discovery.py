@@ -56,6 +56,9 @@ def build_metadata(settings: Settings) -> dict:
         frontchannel_logout_session_supported=True,
     )
     metadata.validate()
+    if settings.features.dynamic_registration:
+        # RFC 8414 §2 / RFC 7591 §3 (idp.oidc.registration); the endpoint needs an initial access token.
+        metadata["registration_endpoint"] = f"{issuer}/oauth2/register"
     # OpenID Connect for Identity Assurance 1.0 §7: provenance of claims.
     metadata.update(verified_claims_supported=True, trust_frameworks_supported=[TRUST_FRAMEWORK],
                     claims_in_verified_claims_supported=sorted(PROVENANCE_OF_CLAIM))

@@ -31,6 +31,7 @@ from idp.extensions import db
 class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    PENDING = "pending"  # registered through the API, waiting for `idp clients approve`
 
 
 class Client(db.Model, ClientMixin):
