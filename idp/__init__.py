@@ -22,6 +22,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from idp.errors import register_error_handlers
     from idp.extensions import init_extensions
     from idp.extensions import limiter
+    from idp.oidc.registration_form import bp as portal_registration_bp
     from idp.oidc.server import init_oidc
     from idp.oidc.views import bp as oidc_bp
     from idp.postal.views import bp as postal_bp
@@ -39,7 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_oidc(app, settings)
     init_sources(app, settings)
     init_factors(app)
-    for blueprint in (oidc_bp, auth_bp, accounts_bp, postal_bp):
+    for blueprint in (oidc_bp, auth_bp, accounts_bp, postal_bp, portal_registration_bp):
         app.register_blueprint(blueprint)
     # Protocol endpoints have no per-IP limits (clients authenticate; codes and tokens are
     # 256-bit); skipping the limiter there saves ~15% CPU per request.

@@ -36,7 +36,10 @@ def upgrade():
         sa.Column("initial_token_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("submitted_by", sa.Integer(), nullable=True),
+        sa.Column("contact_email", sa.String(length=254), nullable=True),
         sa.ForeignKeyConstraint(["client_id"], ["client.client_id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["submitted_by"], ["account.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["initial_token_id"], ["initial_access_token.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("client_id"),
     )
