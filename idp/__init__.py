@@ -16,6 +16,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     import idp.auth.sources  # noqa: F401 - adds the identity-source routes to the auth blueprint
     import idp.oidc.registration  # noqa: F401 - adds RFC 7591/7592 client registration to the oidc blueprint
     from idp.accounts.views import bp as accounts_bp
+    from idp.admin import init_admin
     from idp.auth.mfa import init_factors
     from idp.auth.sources import init_sources
     from idp.auth.views import bp as auth_bp
@@ -45,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # Protocol endpoints have no per-IP limits (clients authenticate; codes and tokens are
     # 256-bit); skipping the limiter there saves ~15% CPU per request.
     limiter.exempt(oidc_bp)
+    init_admin(app)
     from idp.sandbox import init_sandbox  # development pages (/sandbox/outbox), only when sandboxes are allowed
 
     init_sandbox(app, settings)

@@ -62,6 +62,8 @@ def record(event: str, *, account_id: int | None = None, client_id: str | None =
         db.session.execute(text("SELECT pg_advisory_xact_lock(7265616)"))
     last = db.session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
     prev = last or GENESIS
+    # Store exactly what is hashed: JSON types only (datetimes and the like become strings).
+    data = json.loads(json.dumps(data, default=str))
     at = utcnow()
     request_id = g.get("request_id") if has_request_context() else None
     entry = AuditEvent(at=at, event=event, account_id=account_id, client_id=client_id, request_id=request_id,
@@ -69,6 +71,50 @@ def record(event: str, *, account_id: int | None = None, client_id: str | None =
                        hash=event_hash(prev, at, event, account_id, client_id, data))
     db.session.add(entry)
     log.info("audit event=%s account_id=%s client_id=%s", event, account_id, client_id)
+
+
+# Key names whose values never enter the trail (matched as substrings, case-insensitively).
+SECRET_KEY_PARTS: tuple[str, ...] = ("secret", "password", "hash", "seed", "key", "token")
+REDACTED = "[redacted]"
+
+
+def is_secret_key(name: str) -> bool:
+    """True when a field name looks like it holds a secret (client_secret, api_key, password_hash...)."""
+    lowered = str(name).lower()
+    return any(part in lowered for part in SECRET_KEY_PARTS)
+
+
+def redact(value: Any) -> Any:
+    """Replace the values of secret-looking keys with "[redacted]", at any depth."""
+    if isinstance(value, dict):
+        return {k: REDACTED if is_secret_key(k) else redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None
+                   ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Keep only the keys whose values differ (all keys when one side is None), secrets redacted."""
+    if before is None or after is None:
+        return (None if before is None else redact(dict(before)), None if after is None else redact(dict(after)))
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k) or (k in before) != (k in after)]
+    return ({k: redact({k: before[k]})[k] for k in keys if k in before},
+            {k: redact({k: after[k]})[k] for k in keys if k in after})
+
+
+def record_change(event: str, *, actor_id: int | None, target_type: str, target_id: Any,
+                  before: dict[str, Any] | None, after: dict[str, Any] | None, client_id: str | None = None,
+                  **data: Any) -> None:
+    """Record an administrative change: who (actor_id), what (target), before and after.
+
+    Only the changed keys are stored; values of secret-looking keys become "[redacted]" (the
+    fact that a secret changed is still visible). `before=None` is a creation, `after=None` a
+    deletion. `account_id` of the event is the actor. The caller commits.
+    """
+    old, new = changed_fields(before, after)
+    record(event, account_id=actor_id, client_id=client_id, actor_id=actor_id, target_type=target_type,
+           target_id=None if target_id is None else str(target_id), before=old, after=new, **redact(data))
 
 
 def verify_chain() -> int | None:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # Paths that speak JSON (RFC error objects) rather than HTML; the browser-facing protocol
 # endpoints (authorize, logout) answer people with pages.
-JSON_PREFIXES = ("/oauth2/", "/.well-known/", "/jwks")
+JSON_PREFIXES = ("/oauth2/", "/.well-known/", "/jwks", "/admin/api/")
 BROWSER_ENDPOINTS = ("/oauth2/authorize", "/oauth2/logout")
 
 

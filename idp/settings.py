@@ -142,6 +142,19 @@ class KeySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminSettings:
+    """The admin console (idp/admin/): admin sessions are short and destructive actions re-authenticate."""
+
+    session_lifetime: int = 1800  # an admin page needs a login (or step-up) at most this old (seconds)
+    reauth_seconds: int = 300  # a destructive action needs one at most this old (seconds)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.reauth_seconds <= self.session_lifetime:
+            raise ConfigError("admin.reauth_seconds",
+                              "admin.reauth_seconds must be positive and at most admin.session_lifetime.")
+
+
+@dataclass(frozen=True, slots=True)
 class Features:
     sandbox: bool = False
     self_registration: bool = True
@@ -177,6 +190,7 @@ class Settings:
     keys: KeySettings = field(default_factory=KeySettings)
     features: Features = field(default_factory=Features)
     accounts: AccountSettings = field(default_factory=AccountSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     # Identity sources: `[verifiers.<id>]` tables with `kind`, `enabled` and the module's settings.
     verifiers: Mapping[str, Any] = field(default_factory=dict)
 

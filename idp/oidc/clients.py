@@ -41,6 +41,7 @@ class ClientRegistration:
     trusted: bool = False
     public_subject: bool = False
     agency: str | None = None
+    agency_code: str | None = None
     id_token_signed_response_alg: str | None = None
     jwks: dict | None = None
     client_id: str | None = None
@@ -103,7 +104,8 @@ def register_client(reg: ClientRegistration) -> tuple[Client, str | None]:
         [] if reg.token_endpoint_auth_method == "none" else ["client_credentials"])
     client = Client(
         client_id=client_id, client_secret_hash=hash_client_secret(secret) if secret else None, name=reg.name.strip(),
-        agency=reg.agency, redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout,
+        agency=reg.agency, agency_code=reg.agency_code, redirect_uris=redirect_uris,
+        post_logout_redirect_uris=post_logout,
         backchannel_logout_uri=backchannel, token_endpoint_auth_method=reg.token_endpoint_auth_method,
         grant_types=grant_types, scope=" ".join(reg.scopes), trusted=reg.trusted,
         subject_type="public" if reg.public_subject else "pairwise", sector_identifier=sector,

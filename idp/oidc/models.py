@@ -44,6 +44,9 @@ class Client(db.Model, ClientMixin):
     client_secret_hash: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
     agency: Mapped[str | None] = mapped_column(String(200))
+    # Short code of the agency (e.g. "bo-tu-phap", "hanoi"): agency administrators manage the portals
+    # whose code is the scope of their role (idp.admin.access).
+    agency_code: Mapped[str | None] = mapped_column(String(64), index=True)
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))

@@ -4,8 +4,8 @@ Revision ID: e5a1c0d2b304
 Revises: e5a1c0d2b303
 Create Date: 2026-11-29 19:40:00
 """
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = 'e5a1c0d2b304'
 down_revision = 'e5a1c0d2b303'
@@ -14,8 +14,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("client") as batch:
+        batch.add_column(sa.Column("agency_code", sa.String(length=64), nullable=True))
+        batch.create_index("ix_client_agency_code", ["agency_code"])
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("client") as batch:
+        batch.drop_index("ix_client_agency_code")
+        batch.drop_column("agency_code")
