@@ -8,6 +8,10 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from idp.accounts.roles import AGENCY_ADMIN
+from idp.accounts.roles import AUDITOR
+from idp.accounts.roles import HELPDESK
+from idp.accounts.roles import NATIONAL_ADMIN
 from idp.accounts.roles import POSTAL_CLERK
 from idp.accounts.roles import grant_role
 from idp.accounts.roles import has_role
@@ -37,16 +41,35 @@ DEMO_ACCOUNTS = (
 )
 # The demo postal clerk (a staff role on an ordinary account) and the post office it works at.
 DEMO_CLERK = ("001085000456", "100000")
+# Demo staff of the admin console: (account, role, scope). The console wants a high-level login: in
+# development, the "mock" source at level high with the account's personal ID and name.
+DEMO_STAFF = (
+    (NewAccount(kind="citizen", identifier="001188000789", full_name="Lê Thị Quản", given_name="Quản",
+                family_name="Lê", birthdate=date(1988, 3, 8), gender="female", password=DEMO_PASSWORD),
+     NATIONAL_ADMIN, None),
+    (NewAccount(kind="citizen", identifier="001092000111", full_name="Vũ Văn Tài", given_name="Tài",
+                family_name="Vũ", birthdate=date(1992, 7, 1), gender="male", password=DEMO_PASSWORD),
+     AGENCY_ADMIN, "bo-tai-chinh"),
+    (NewAccount(kind="citizen", identifier="001090000321", full_name="Hoàng Văn Hỗ", given_name="Hỗ",
+                family_name="Hoàng", birthdate=date(1990, 11, 20), gender="male", password=DEMO_PASSWORD),
+     HELPDESK, None),
+    (NewAccount(kind="citizen", identifier="079187000654", full_name="Đỗ Thị Kiểm", given_name="Kiểm",
+                family_name="Đỗ", birthdate=date(1987, 4, 14), gender="female", password=DEMO_PASSWORD),
+     AUDITOR, None),
+)
 DEMO_PORTALS = (
     ClientRegistration(name="Cổng Dịch vụ công Quốc gia (demo)", agency="Văn phòng Chính phủ",
-                       client_id="demo-national-portal", client_secret="demo-national-portal-secret",
+                       agency_code="vpcp", client_id="demo-national-portal",
+                       client_secret="demo-national-portal-secret",
                        redirect_uris=["http://127.0.0.1:8001/callback"],
                        post_logout_redirect_uris=["http://127.0.0.1:8001/"], trusted=True),
     ClientRegistration(name="Cổng Bộ Tài chính (demo)", agency="Bộ Tài chính",
+                       agency_code="bo-tai-chinh",
                        client_id="demo-ministry-finance", client_secret="demo-ministry-finance-secret",
                        redirect_uris=["http://127.0.0.1:8002/callback"],
                        post_logout_redirect_uris=["http://127.0.0.1:8002/"]),
     ClientRegistration(name="Cổng Dịch vụ công TP Hồ Chí Minh (demo)", agency="UBND TP Hồ Chí Minh",
+                       agency_code="tp-hcm",
                        client_id="demo-province-hcm", redirect_uris=["http://localhost:8003/callback"],
                        token_endpoint_auth_method="none"),
 )
@@ -63,6 +86,10 @@ def load_demo() -> dict:
     clerk = find_account(DEMO_CLERK[0])
     if not has_role(clerk.id, POSTAL_CLERK):
         grant_role(clerk.id, POSTAL_CLERK, scope=DEMO_CLERK[1])
+    for new, role, scope in DEMO_STAFF:
+        account = find_account(new.identifier) or create_account(new)
+        if not has_role(account.id, role, scope):
+            grant_role(account.id, role, scope)
     for reg in DEMO_PORTALS:
         if OidcRuntime.find_client(reg.client_id) is None:
             register_client(reg)
@@ -74,6 +101,10 @@ def load_demo() -> dict:
         "portals": [{"client_id": p.client_id, "client_secret": p.client_secret, "name": p.name,
                      "redirect_uris": p.redirect_uris} for p in DEMO_PORTALS],
         "postal_clerk": {"identifier": DEMO_CLERK[0], "post_office": DEMO_CLERK[1], "page": "/postal/clerk"},
+        "admin_console": {"page": "/admin/",
+                          "log_in_with": "the mock source at level high, with the personal ID and name",
+                          "staff": [{"identifier": a.identifier, "name": a.full_name, "role": role, "scope": scope}
+                                    for a, role, scope in DEMO_STAFF]},
         "sandboxes": _sandboxes(),
     }
 
