@@ -3,9 +3,12 @@ change of the users' pairwise `sub` (OIDC Core §8.1) or of a secret nobody was 
 
 from __future__ import annotations
 
+import dataclasses
+
 from idp.audit import record
 from idp.oidc.clients import ClientRegistration
 from idp.oidc.clients import InvalidClientMetadata
+from idp.oidc.clients import check_documents
 from idp.oidc.models import Client
 from idp.oidc.secrets import hash_client_secret
 from idp.oidc.secrets import new_client_secret
@@ -13,6 +16,34 @@ from idp.oidc.secrets import verify_client_secret
 from idp.oidc.subject import sector_of
 
 PUBLIC_METHODS = ("none", "private_key_jwt")
+
+
+def keep_approved_decisions(client: Client, reg: ClientRegistration) -> ClientRegistration:
+    """An approved portal updating itself (RFC 7592 §2.2) keeps what the administrators decided.
+
+    It may drop scopes and grant types but not add any, may raise its minimum assurance but not lower
+    or remove it, and cannot change its agency or trusted status: those would otherwise bypass the
+    review that approved it. Refused additions are `invalid_client_metadata` with the reason; the
+    agency and trust are silently kept (RFC 7592 §2.2 lets the server replace values, and the
+    response shows what is stored)."""
+    from idp.verifiers.base import Level
+
+    added = sorted(set(reg.scopes) - set(client.scope.split()))
+    if added:
+        raise InvalidClientMetadata("invalid_client_metadata", f"scope {added[0]} was not approved for this portal: "
+                                    "ask the identity provider's administrators to add it.")
+    grants = reg.grant_types or list(client.grant_types)
+    extra = sorted(set(grants) - set(client.grant_types))
+    if extra:
+        raise InvalidClientMetadata("invalid_client_metadata", f"grant type {extra[0]} was not approved for this "
+                                    "portal: ask the identity provider's administrators to add it.")
+    approved = Level.from_acr(client.minimum_acr or "")
+    asked = Level.from_acr(reg.minimum_acr or "")
+    if approved is not None and (asked is None or asked < approved):
+        raise InvalidClientMetadata("invalid_client_metadata", f"minimum_acr cannot go below {client.minimum_acr}, "
+                                    "the assurance the administrators require of this portal.")
+    return dataclasses.replace(reg, trusted=client.trusted, agency=client.agency, agency_code=client.agency_code,
+                               grant_types=grants)
 
 
 def desired_fields(reg: ClientRegistration, frontchannel_logout_uri: str | None) -> dict:
@@ -25,6 +56,9 @@ def desired_fields(reg: ClientRegistration, frontchannel_logout_uri: str | None)
         "token_endpoint_auth_method": reg.token_endpoint_auth_method, "scope": " ".join(reg.scopes),
         "trusted": reg.trusted, "minimum_acr": reg.minimum_acr, "default_acr": reg.default_acr,
         "id_token_signed_response_alg": reg.id_token_signed_response_alg,
+        "jwks": reg.jwks, "jwks_uri": reg.jwks_uri or None, "sector_identifier_uri": reg.sector_identifier_uri or None,
+        # Set by manifests and the admin console; never cleared by a registration that names none (RFC 7592 PUT).
+        **({"agency_code": reg.agency_code} if reg.agency_code is not None else {}),
     }
 
 
@@ -39,12 +73,17 @@ def update_client(client: Client, reg: ClientRegistration, frontchannel_logout_u
         raise InvalidClientMetadata("invalid_client_metadata", f"public_subject cannot change ({client.subject_type} "
                                     f"→ {subject_type}): every user's sub at {client.client_id} would change.")
     try:
-        sector = sector_of(list(reg.redirect_uris))
+        sector = sector_of(list(reg.redirect_uris), reg.sector_identifier_uri)
     except ValueError as exc:
         raise InvalidClientMetadata("invalid_client_metadata", str(exc)) from exc
     if subject_type == "pairwise" and sector != client.sector_identifier:
+        if reg.sector_identifier_uri or client.sector_identifier_uri:
+            raise InvalidClientMetadata("invalid_client_metadata", f"sector_identifier_uri moves the pairwise sector "
+                                        f"from {client.sector_identifier} to {sector}: every user's sub would change.")
         raise InvalidClientMetadata("invalid_redirect_uri", f"redirect_uris move the pairwise sector from "
                                     f"{client.sector_identifier} to {sector}: every user's sub would change.")
+    # Documents are fetched and checked again at every update (OIDC Registration §5: they may have changed).
+    check_documents(reg, list(reg.redirect_uris))
     changed = []
     for name, value in desired_fields(reg, frontchannel_logout_uri).items():
         if getattr(client, name) != value:

@@ -11,6 +11,7 @@ from idp.oidc.claims import CLAIMS_SUPPORTED
 from idp.oidc.claims import PROVENANCE_OF_CLAIM
 from idp.oidc.claims import SCOPES
 from idp.oidc.claims import TRUST_FRAMEWORK
+from idp.oidc.client_keys import CLIENT_ASSERTION_ALGS
 from idp.oidc.grants import CLIENT_AUTH_METHODS
 from idp.oidc.grants import CONFIDENTIAL_AUTH_METHODS
 from idp.oidc.keys import ALGORITHMS
@@ -36,7 +37,7 @@ def build_metadata(settings: Settings) -> dict:
         subject_types_supported=["pairwise", "public"],
         id_token_signing_alg_values_supported=list(ALGORITHMS),
         token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
-        token_endpoint_auth_signing_alg_values_supported=["ES256", "RS256", "PS256", "EdDSA"],
+        token_endpoint_auth_signing_alg_values_supported=list(CLIENT_ASSERTION_ALGS),
         introspection_endpoint_auth_methods_supported=CONFIDENTIAL_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
         code_challenge_methods_supported=["S256"],

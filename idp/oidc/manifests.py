@@ -22,6 +22,7 @@ from idp.oidc.client_updates import update_client
 from idp.oidc.clients import DEFAULT_SCOPES
 from idp.oidc.clients import ClientRegistration
 from idp.oidc.clients import InvalidClientMetadata
+from idp.oidc.clients import check_agency_code
 from idp.oidc.clients import check_uri
 from idp.oidc.clients import register_client
 from idp.oidc.keys import ALGORITHMS
@@ -29,11 +30,11 @@ from idp.oidc.models import Client
 
 MANIFEST_SUFFIXES = (".toml", ".json")
 MAX_MANIFEST_BYTES = 64 * 1024
-# Public methods only: private_key_jwt needs a JWKS, registered with `idp clients add --jwks-file`.
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-STRING_KEYS = ("client_id", "name", "agency", "backchannel_logout_uri", "frontchannel_logout_uri",
+# private_key_jwt with jwks_uri (an inline JWKS is registered with `idp clients add --jwks-file`).
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
+STRING_KEYS = ("client_id", "name", "agency", "agency_code", "backchannel_logout_uri", "frontchannel_logout_uri",
                "token_endpoint_auth_method", "minimum_acr", "default_acr", "id_token_signed_response_alg",
-               "client_secret")
+               "client_secret", "jwks_uri", "sector_identifier_uri")
 LIST_KEYS = ("redirect_uris", "post_logout_redirect_uris", "scopes")
 BOOL_KEYS = ("trusted", "public_subject")
 KEYS = STRING_KEYS + LIST_KEYS + BOOL_KEYS
@@ -104,19 +105,24 @@ def parse_manifest(path: Path, data: Mapping[str, Any]) -> Manifest:
         raise ManifestError(path, "name", "1 to 200 characters")
     if len(data.get("agency") or "") > 200:
         raise ManifestError(path, "agency", "at most 200 characters")
+    if "agency_code" in data:
+        _check(path, "agency_code", lambda: check_agency_code(data["agency_code"]))
     for key, kind in (("redirect_uris", "redirect_uri"), ("post_logout_redirect_uris", "post_logout_redirect_uri")):
         for uri in data.get(key, []):
             _check(path, key, lambda u=uri, k=kind: check_uri(u, k))
-    for key in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+    for key in ("backchannel_logout_uri", "frontchannel_logout_uri", "jwks_uri", "sector_identifier_uri"):
         if data.get(key):
             _check(path, key, lambda k=key: check_uri(data[k], k))
-    for key in ("redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "frontchannel_logout_uri"):
+    for key in ("redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "frontchannel_logout_uri",
+                "jwks_uri", "sector_identifier_uri"):
         values = data.get(key) or []
         if any(len(v) > 500 for v in ([values] if isinstance(values, str) else values)):
             raise ManifestError(path, key, "a URI is longer than 500 characters")
     method = data.get("token_endpoint_auth_method", "client_secret_basic")
     if method not in AUTH_METHODS:
         raise ManifestError(path, "token_endpoint_auth_method", f"must be one of {', '.join(AUTH_METHODS)}")
+    if method == "private_key_jwt" and not data.get("jwks_uri"):
+        raise ManifestError(path, "jwks_uri", "required with token_endpoint_auth_method private_key_jwt")
     scopes = data.get("scopes", list(DEFAULT_SCOPES))
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or "openid" not in scopes:
@@ -131,15 +137,17 @@ def parse_manifest(path: Path, data: Mapping[str, Any]) -> Manifest:
     if reference is not None:
         if not reference.startswith(("env:", "file:")) or len(reference) <= 5:
             raise ManifestError(path, "client_secret", "a manifest never contains a secret: use env:NAME or file:PATH")
-        if method == "none":
-            raise ManifestError(path, "client_secret", "a public client (token_endpoint_auth_method none) has none")
+        if method in ("none", "private_key_jwt"):
+            raise ManifestError(path, "client_secret", f"a client with token_endpoint_auth_method {method} has none")
     registration = ClientRegistration(
         client_id=client_id, name=data["name"].strip(), agency=data.get("agency"),
         redirect_uris=list(data["redirect_uris"]), post_logout_redirect_uris=list(data.get("post_logout_redirect_uris",
                                                                                           [])),
         backchannel_logout_uri=data.get("backchannel_logout_uri") or None, token_endpoint_auth_method=method,
         scopes=list(scopes), trusted=data.get("trusted", False), public_subject=data.get("public_subject", False),
-        minimum_acr=data.get("minimum_acr"), default_acr=data.get("default_acr"), id_token_signed_response_alg=alg)
+        minimum_acr=data.get("minimum_acr"), default_acr=data.get("default_acr"), id_token_signed_response_alg=alg,
+        agency_code=data.get("agency_code"), jwks_uri=data.get("jwks_uri") or None,
+        sector_identifier_uri=data.get("sector_identifier_uri") or None)
     return Manifest(path, registration, data.get("frontchannel_logout_uri") or None, reference)
 
 
@@ -207,8 +215,9 @@ def sync(manifests: list[Manifest]) -> list[dict]:
                 continue
             changed, shown = update_client(client, reg, manifest.frontchannel_logout_uri)
         except InvalidClientMetadata as exc:
-            key = "redirect_uris" if "redirect_uri" in exc.message else (
-                "public_subject" if "public_subject" in exc.message else None)
+            key = next((k for k in ("jwks_uri", "sector_identifier_uri") if exc.message.startswith(k)), None) or (
+                "redirect_uris" if "redirect_uri" in exc.message else (
+                    "public_subject" if "public_subject" in exc.message else None))
             raise ManifestError(manifest.path, key, exc.message) from exc
         report = {"client_id": client.client_id, "file": str(manifest.path),
                   "result": "updated" if changed else "unchanged"}

@@ -62,6 +62,10 @@ class Client(db.Model, ClientMixin):
     sector_identifier: Mapped[str] = mapped_column(String(255))
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16))
     jwks: Mapped[dict | None] = mapped_column(JSON)
+    # RFC 7591 §2: the portal's keys by reference instead of `jwks` (idp.oidc.client_keys), never both.
+    jwks_uri: Mapped[str | None] = mapped_column(String(500))
+    # OIDC Core §8.1: the pairwise sector is this URL's host; the document lists the redirect URIs.
+    sector_identifier_uri: Mapped[str | None] = mapped_column(String(500))
     # Assurance an admin requires of this portal (a request cannot lower it) and its default.
     minimum_acr: Mapped[str | None] = mapped_column(String(64))
     default_acr: Mapped[str | None] = mapped_column(String(64))
@@ -88,6 +92,8 @@ class Client(db.Model, ClientMixin):
             "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
             "backchannel_logout_uri": self.backchannel_logout_uri,
             "token_endpoint_auth_method": self.token_endpoint_auth_method,
+            "jwks_uri": self.jwks_uri,
+            "sector_identifier_uri": self.sector_identifier_uri,
             "grant_types": list(self.grant_types),
             "response_types": ["code"] if "authorization_code" in self.grant_types else [],
             "scope": self.scope,

@@ -8,6 +8,7 @@ GET/PUT/DELETE /oauth2/register/<client_id> need that registration access token.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 from flask import Response
 from flask import jsonify
 from flask import request
-from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.audit import record
@@ -24,6 +24,7 @@ from idp.dbtypes import utcnow
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.oidc.claims import SCOPES
+from idp.oidc.client_updates import keep_approved_decisions
 from idp.oidc.client_updates import update_client
 from idp.oidc.clients import ClientRegistration
 from idp.oidc.clients import InvalidClientMetadata
@@ -78,19 +79,7 @@ def _uris(meta: dict, name: str, kind: str) -> list[str]:
     return [check_uri(u, kind) for u in value]
 
 
-def _jwks(value: Any) -> dict:
-    if not isinstance(value, dict) or not isinstance(value.get("keys"), list) or not value["keys"]:
-        raise _bad("jwks must be a JWK Set with a non-empty keys array.")
-    if any(not isinstance(k, dict) or "d" in k or "k" in k for k in value["keys"]):
-        raise _bad("jwks must hold public keys only.")
-    try:
-        KeySet.import_key_set(value)
-    except Exception as exc:  # noqa: BLE001 - joserfc raises several kinds for malformed keys
-        raise _bad(f"jwks is not a valid JWK Set: {type(exc).__name__}.") from exc
-    return value
-
-
-def parse_metadata(meta: Any) -> tuple[ClientRegistration, str | None]:
+def parse_metadata(meta: Any, auth_methods: tuple[str, ...] = AUTH_METHODS) -> tuple[ClientRegistration, str | None]:
     """Validate RFC 7591 §2 / OIDC Registration metadata; return the registration and frontchannel_logout_uri.
 
     Unknown fields are ignored (RFC 7591 §2) and never echoed back."""
@@ -110,13 +99,12 @@ def parse_metadata(meta: Any) -> tuple[ClientRegistration, str | None]:
     if frontchannel:
         check_uri(frontchannel, "frontchannel_logout_uri")
     method = meta.get("token_endpoint_auth_method", "client_secret_basic")
-    if method not in AUTH_METHODS:
-        raise _bad(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}.")
-    if "jwks_uri" in meta:
-        raise _bad("jwks_uri is not supported yet: send the public keys inline in jwks.")
-    jwks = _jwks(meta["jwks"]) if "jwks" in meta else None
-    if method == "private_key_jwt" and jwks is None:
-        raise _bad("token_endpoint_auth_method private_key_jwt needs jwks (the portal's public keys).")
+    if method not in auth_methods:
+        raise _bad(f"token_endpoint_auth_method must be one of {', '.join(auth_methods)}.")
+    # Checked (and jwks_uri, sector_identifier_uri fetched) by idp.oidc.clients.check_documents.
+    jwks = meta.get("jwks")
+    jwks_uri = _string(meta, "jwks_uri")
+    sector_identifier_uri = _string(meta, "sector_identifier_uri")
     scope = meta.get("scope", "openid")
     if not isinstance(scope, str) or len(scope) > 1000:
         raise _bad("scope must be a space-separated string.")
@@ -147,7 +135,8 @@ def parse_metadata(meta: Any) -> tuple[ClientRegistration, str | None]:
     reg = ClientRegistration(
         name=name, redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout,
         backchannel_logout_uri=backchannel, token_endpoint_auth_method=method, scopes=scopes,
-        public_subject=subject_type == "public", jwks=jwks, grant_types=grant_types,
+        public_subject=subject_type == "public", jwks=jwks, jwks_uri=jwks_uri,
+        sector_identifier_uri=sector_identifier_uri, grant_types=grant_types,
         id_token_signed_response_alg=alg, minimum_acr=minimum,
         default_acr=acr_values[0] if acr_values else None)
     return reg, frontchannel
@@ -271,7 +260,7 @@ def registration_update(client_id: str) -> Response:
     found = _managed(client_id)
     if isinstance(found, Response):
         return found
-    client, _row, token = found
+    client, row, token = found
     try:
         meta = _body()
         if not isinstance(meta, dict) or meta.get("client_id") != client_id:
@@ -280,10 +269,13 @@ def registration_update(client_id: str) -> Response:
         if secret is not None and (not isinstance(secret, str) or not client.check_client_secret(secret)):
             raise _bad("client_secret must be left out or equal the current secret (RFC 7592 §2.2).")
         reg, frontchannel = parse_metadata(meta)
+        if row.status == RegistrationStatus.APPROVED:
+            reg = keep_approved_decisions(client, reg)
+        else:  # still pending: the administrators review the latest metadata; trust is theirs alone
+            reg = dataclasses.replace(reg, trusted=client.trusted)
         _changed, shown = update_client(client, reg, frontchannel)
     except InvalidClientMetadata as exc:
         return _metadata_error(exc)
-    client.jwks = reg.jwks
     client.subject_type = "public" if reg.public_subject else "pairwise"
     if reg.grant_types:
         client.grant_types = reg.grant_types

@@ -38,6 +38,7 @@ from idp.crypto import unseal
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.oidc.claims import SCOPES
+from idp.oidc.client_keys import DocumentError
 from idp.oidc.clients import ClientRegistration
 from idp.oidc.clients import InvalidClientMetadata
 from idp.oidc.clients import register_client
@@ -52,7 +53,7 @@ bp = Blueprint("portal_registration", __name__)
 SUBMISSIONS_LIMIT = "5 per hour"  # per account (or per IP when the key cannot be known), POST only
 SHOWN_ONCE_KEY = "portal_registration_shown_once"
 SEAL_PURPOSE = "portal-registration-secret"
-WEB_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+WEB_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # One checkbox per scope (scope_<name>): the parameter guard (idp.security) refuses repeated parameters.
 OPTIONAL_SCOPES = tuple(s for s in SCOPES if s != "openid")
 
@@ -62,6 +63,7 @@ FIELD_OF = {
     "post_logout_redirect_uris": "post_logout_redirect_uris", "post_logout_redirect_uri": "post_logout_redirect_uris",
     "backchannel_logout_uri": "backchannel_logout_uri", "frontchannel_logout_uri": "frontchannel_logout_uri",
     "scope": "auth_method", "token_endpoint_auth_method": "auth_method",
+    "jwks_uri": "jwks_uri", "jwks": "jwks_uri", "sector_identifier_uri": "sector_identifier_uri",
 }
 # The API's English messages (idp.oidc.clients.check_uri, idp.oidc.registration) with their translation.
 TRANSLATED = (
@@ -77,6 +79,8 @@ TRANSLATED = (
      _l("%(field)s: at most %(count)s URIs of at most %(length)s characters.")),
     (re.compile(r"^(?P<field>\w+) must be at most (?P<length>\d+) characters\.$"),
      _l("%(field)s must be at most %(length)s characters.")),
+    (re.compile(r"^token_endpoint_auth_method private_key_jwt needs jwks or jwks_uri"),
+     _l("The private_key_jwt method needs the URL of the portal's public keys (jwks_uri).")),
 )
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -97,6 +101,11 @@ class PortalRegistrationForm(FlaskForm):
                                          validators=[Optional(), Length(max=600)])
     frontchannel_logout_uri = StringField(_l("Front-channel logout URI (optional)"),
                                           validators=[Optional(), Length(max=600)])
+    jwks_uri = StringField(_l("URL of the portal's public keys, a JWK Set (jwks_uri; for private_key_jwt)"),
+                           validators=[Optional(), Length(max=600)])
+    sector_identifier_uri = StringField(_l("Sector identifier URL (optional: portals of one agency that list their "
+                                           "redirect URIs in one document see the same user identifier)"),
+                                        validators=[Optional(), Length(max=600)])
     auth_method = RadioField(_l("Client authentication method"), default="client_secret_basic",
                              choices=[SelectChoice(m, m) for m in WEB_AUTH_METHODS],
                              validators=[DataRequired(message=_l("Choose an authentication method."))])
@@ -110,7 +119,7 @@ class PortalRegistrationForm(FlaskForm):
                 "post_logout_redirect_uris": lines(self.post_logout_redirect_uris.data),
                 "scope": " ".join(["openid", *(s for s in OPTIONAL_SCOPES if self[f"scope_{s}"].data)]),
                 "token_endpoint_auth_method": self.auth_method.data}
-        for name in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+        for name in ("backchannel_logout_uri", "frontchannel_logout_uri", "jwks_uri", "sector_identifier_uri"):
             value = (getattr(self, name).data or "").strip()
             if value:
                 meta[name] = value
@@ -130,6 +139,13 @@ def translate_metadata_error(message: str) -> str:
     return message
 
 
+def message_of(exc: InvalidClientMetadata) -> str:
+    """The error to show: a fetched document's problem in the page's language, else the API's message."""
+    if isinstance(exc.__cause__, DocumentError):
+        return exc.__cause__.translated()
+    return translate_metadata_error(exc.message)
+
+
 def field_of(message: str) -> str:
     """Which form field an API message is about (the first word names the metadata field)."""
     first = re.split(r"[\s:]", message, maxsplit=1)[0]
@@ -141,7 +157,7 @@ def validate_metadata(form: PortalRegistrationForm) -> ClientRegistration | None
     try:
         reg, frontchannel = parse_metadata(form.metadata())
     except InvalidClientMetadata as exc:
-        getattr(form, field_of(exc.message)).errors = [translate_metadata_error(exc.message)]
+        getattr(form, field_of(exc.message)).errors = [message_of(exc)]
         return None
     reg.agency = (form.agency.data or "").strip()
     form.frontchannel = frontchannel
@@ -172,7 +188,7 @@ def register_portal() -> Response | str | tuple[str, int]:
         client, secret = register_client(reg)
     except InvalidClientMetadata as exc:
         db.session.rollback()
-        getattr(form, field_of(exc.message)).errors = [translate_metadata_error(exc.message)]
+        getattr(form, field_of(exc.message)).errors = [message_of(exc)]
         return render_template("oidc/register_portal.html", form=form, scopes=OPTIONAL_SCOPES), 400
     client.status = ClientStatus.PENDING
     client.frontchannel_logout_uri = form.frontchannel
@@ -197,7 +213,8 @@ def registered_portal() -> Response | str:
         except SealError:
             client_id = None
     client = db.session.get(Client, client_id) if client_id else None
-    response = Response(render_template("oidc/register_portal_done.html", client=client, secret=secret or None))
+    response = Response(render_template("oidc/register_portal_done.html", client=client, secret=secret or None),
+                        mimetype="text/html")  # werkzeug's Response defaults to text/plain
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response

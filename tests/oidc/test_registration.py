@@ -113,8 +113,9 @@ BAD = [
     (_metadata(client_name="x" * 201), "invalid_client_metadata", "client_name"),
     (_metadata(token_endpoint_auth_method="none"), "invalid_client_metadata", "token_endpoint_auth_method"),
     (_metadata(token_endpoint_auth_method="private_key_jwt"), "invalid_client_metadata", "jwks"),
-    (_metadata(token_endpoint_auth_method="private_key_jwt", jwks_uri="https://portal.example.vn/jwks"),
-     "invalid_client_metadata", "jwks_uri"),
+    (_metadata(token_endpoint_auth_method="private_key_jwt", jwks_uri="https://portal.example.vn/jwks",
+               jwks={"keys": [ECKey.generate_key("P-256").as_dict(private=False)]}), "invalid_client_metadata",
+     "jwks and jwks_uri are mutually exclusive"),
     (_metadata(token_endpoint_auth_method="private_key_jwt", jwks={"keys": [{"kty": "oct", "k": "AAAA"}]}),
      "invalid_client_metadata", "jwks"),
     (_metadata(token_endpoint_auth_method="private_key_jwt", jwks={"keys": [{"kty": "EC", "crv": "nope"}]}),
@@ -344,3 +345,34 @@ def test_loopback_http_redirect_refused_in_production(monkeypatch):
     with pytest.raises(InvalidClientMetadata) as caught:
         parse_metadata(_metadata(redirect_uris=["http://127.0.0.1:8080/cb"]))
     assert caught.value.code == "invalid_redirect_uri" and "redirect_uri" in caught.value.message
+
+
+def test_approved_portal_cannot_widen_what_was_approved(app, client, runner, registered):
+    """RFC 7592 §2.2 lets a portal replace its metadata; after approval it may narrow what it asks for
+    but adding a scope (e.g. the personal ID), a grant type, or lowering the required assurance would
+    bypass the administrators' review, so those are refused, and agency and trust are kept."""
+    client_id = registered["client_id"]
+    with app.app_context():
+        stored = db.session.get(Client, client_id)
+        stored.minimum_acr, stored.agency, stored.agency_code = "urn:vn:gov:sso:loa:substantial", "Sở X", "so-x"
+        stored.grant_types = ["authorization_code", "refresh_token"]
+        db.session.commit()
+    assert _cli(runner, "approve", client_id).exit_code == 0
+    uri, headers = f"/oauth2/register/{client_id}", _auth(registered["registration_access_token"])
+    base = _metadata(client_id=client_id, minimum_acr="urn:vn:gov:sso:loa:substantial")
+    for bad, words in ((dict(base, scope="openid profile national_id"), "national_id was not approved"),
+                       (dict(base, grant_types=["authorization_code", "client_credentials"]),
+                        "grant type client_credentials was not approved"),
+                       (dict(base, minimum_acr="urn:vn:gov:sso:loa:low"), "cannot go below"),
+                       ({k: v for k, v in base.items() if k != "minimum_acr"}, "cannot go below")):
+        answer = client.put(uri, json=bad, headers=headers)
+        body = answer.get_json()
+        assert answer.status_code == 400 and body["error"] == "invalid_client_metadata", body
+        assert words in body["error_description"], body
+    narrowed = client.put(uri, json=dict(base, scope="openid", client_name="Đổi tên"), headers=headers)
+    assert narrowed.status_code == 200, narrowed.get_json()
+    assert narrowed.get_json()["scope"] == "openid"
+    with app.app_context():
+        stored = db.session.get(Client, client_id)
+        assert (stored.name, stored.agency, stored.agency_code, stored.status) == ("Đổi tên", "Sở X", "so-x", "active")
+        assert stored.minimum_acr == "urn:vn:gov:sso:loa:substantial"

@@ -63,7 +63,7 @@ def test_form_has_a_label_for_every_field(logged_in):
         assert f'<label for="{name}"' in html, name
     assert 'for="scope_profile"' in html and 'for="scope_national_id"' in html
     assert 'for="auth_method-0"' in html and "openid" in html
-    assert "client_secret_post" in html and "private_key_jwt" not in html
+    assert "client_secret_post" in html and "private_key_jwt" in html
 
 
 def test_valid_request_is_pending_until_approved(app, logged_in, runner, browser):
@@ -135,7 +135,7 @@ BAD_FIELDS = [
      "backchannel_logout_uri must be an absolute http(s) URL"),
     ("frontchannel_logout_uri", {"frontchannel_logout_uri": "https://x.example.vn/" + "a" * 600},
      "Field cannot be longer than 600 characters."),
-    ("auth_method", {"auth_method": "private_key_jwt"}, "Not a valid choice"),
+    ("auth_method", {"auth_method": "none"}, "Not a valid choice"),
 ]
 
 
