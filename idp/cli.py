@@ -2,7 +2,7 @@
 
 `idp db upgrade` (Flask-Migrate), `idp serve`, `idp demo`, `idp accounts create`,
 `idp clients add|list|sync|initial-access-token|approve|reject|suspend|reactivate`,
-`idp keys rotate|list`, `idp audit verify`,
+`idp keys rotate|list`, `idp audit verify|anchor|export` (idp/audit/commands.py),
 `idp accounts grant-role|revoke-role`, `idp postal export-letters|purge`.
 """
 
@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from idp.audit.commands import audit
 from idp.extensions import db
 from idp.settings import current_settings
 
@@ -205,14 +206,18 @@ def clients() -> None:
 @click.option("--public-subject", is_flag=True, help="Same `sub` as other public-subject portals.")
 @click.option("--agency")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False), help="Public JWKS for private_key_jwt.")
+@click.option("--jwks-uri", help="URL of the portal's public JWKS for private_key_jwt (instead of --jwks-file).")
+@click.option("--sector-identifier-uri", help="https URL of a JSON array of the redirect URIs: its host is the "
+                                              "pairwise sector (OIDC Core §8.1).")
 @click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), help="id_token_signed_response_alg.")
 @click.option("--minimum-acr", help="Assurance every login to this portal must reach (a request cannot lower it).")
 @click.option("--default-acr", help="Assurance asked for when the request names none.")
 @with_appcontext
 def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[str, ...],
                 backchannel_logout_uri: str | None, auth_method: str, scopes: tuple[str, ...], trusted: bool,
-                public_subject: bool, agency: str | None, jwks_file: str | None, id_token_alg: str | None,
-                minimum_acr: str | None, default_acr: str | None) -> None:
+                public_subject: bool, agency: str | None, jwks_file: str | None, jwks_uri: str | None,
+                sector_identifier_uri: str | None, id_token_alg: str | None, minimum_acr: str | None,
+                default_acr: str | None) -> None:
     """Register a portal and print its client_id and client_secret (shown once)."""
     from idp.oidc.clients import DEFAULT_SCOPES
     from idp.oidc.clients import ClientRegistration
@@ -229,7 +234,8 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], post_logout: tuple[st
             name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(post_logout),
             backchannel_logout_uri=backchannel_logout_uri, token_endpoint_auth_method=auth_method,
             scopes=wanted, trusted=trusted, public_subject=public_subject, agency=agency, jwks=jwks,
-            id_token_signed_response_alg=id_token_alg, minimum_acr=minimum_acr, default_acr=default_acr))
+            jwks_uri=jwks_uri, sector_identifier_uri=sector_identifier_uri, id_token_signed_response_alg=id_token_alg,
+            minimum_acr=minimum_acr, default_acr=default_acr))
     except InvalidClientMetadata as exc:
         db.session.rollback()
         _fail(f"{exc.code}: {exc.message}")
@@ -377,28 +383,11 @@ def keys_list() -> None:
               help="Keep ended login sessions (login history) this long.")
 @with_appcontext
 def purge(retention_days: int) -> None:
-    """Delete expired codes, tokens, one-time values and old sessions (run daily)."""
+    """Delete expired codes, tokens, one-time values, old sessions and login history; carry out the
+    account deletions that are due (run daily)."""
     from idp.maintenance import purge_expired
 
     click.echo(json.dumps(purge_expired(retention_days)))
-
-
-@click.group()
-def audit() -> None:
-    """Audit trail tools."""
-
-
-@audit.command("verify")
-@with_appcontext
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 naming the first broken event."""
-    from idp.audit import verify_chain
-
-    broken = verify_chain()
-    if broken is not None:
-        click.echo(f"audit chain broken at event {broken}")
-        sys.exit(1)
-    click.echo("audit chain intact")
 
 
 @click.group()

@@ -125,11 +125,16 @@ def is_tax_code(value: str) -> bool:
     return True
 
 
-def mask_identifier(value: str) -> str:
-    """For logs and audit: keep the last 4 characters, mask the rest (********1234).
+def mask_identifier(value: str, keep: int = 4) -> str:
+    """For logs and audit: keep the last `keep` characters, mask the rest (********1234).
 
-    A value of 4 characters or fewer is masked entirely, so it is never logged in clear.
+    A value of `keep` characters or fewer is masked entirely, so it is never logged in clear.
     """
-    if len(value) <= 4:
+    if len(value) <= keep:
         return "*" * len(value)
-    return "*" * (len(value) - 4) + value[-4:]
+    return "*" * (len(value) - keep) + value[-keep:]
+
+
+def mask_personal_id(value: str | None) -> str:
+    """For pages and audit events: show only the last two digits of a personal ID number (••••••••••45)."""
+    return "•" * 10 + value[-2:] if value and len(value) >= 4 else "•" * 12

@@ -73,7 +73,8 @@ class Revocation(RevocationEndpoint):
             revoke_grant(token.grant_id, reason="revoked_by_client")
         else:
             revoke_access_token(token)
-            record("token.revoked", client_id=token.claims.get("client_id"), kind="access_token")
+            record("token.revoked", account_id=token.account.id if token.account else None,
+                   client_id=token.claims.get("client_id"), kind="access_token")
 
 
 class Introspection(IntrospectionEndpoint):

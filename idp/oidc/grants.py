@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749 import InvalidScopeError
@@ -18,8 +20,11 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from flask import g
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.accounts.history import record_portal_login
 from idp.accounts.models import Account
 from idp.audit import record
 from idp.oidc import service
@@ -28,6 +33,8 @@ from idp.oidc.claims import for_scope
 from idp.oidc.claims import scope_with_requested_claims
 from idp.oidc.claims import verified_claims_request
 from idp.oidc.claims import with_verified_claims
+from idp.oidc.client_keys import CLIENT_ASSERTION_ALGS
+from idp.oidc.client_keys import client_public_keys
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import Client
 from idp.oidc.models import RefreshToken
@@ -55,10 +62,19 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):
         ttl = max(int(claims.get("exp", 0)) - int(time.time()), 0) + self.leeway
         return service.remember_once(f"client-assertion|{claims['sub']}|{jti}", ttl)
 
-    def resolve_client_public_key(self, client: Client) -> KeySet:
-        if not client.jwks:
-            raise InvalidRequestError("The client has no registered keys for private_key_jwt.")
-        return KeySet.import_key_set(client.jwks)
+    def resolve_client_public_key(self, client: Client) -> KeySet | Callable[[Any], KeySet]:
+        return client_public_keys(client)  # inline jwks, or jwks_uri through the per-portal key cache
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        """Verify with the algorithms discovery advertises (Authlib's default would allow HS256, not PS256)."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(CLIENT_ASSERTION_ALGS))
+        except JoseError as exc:
+            raise InvalidClientError(description=exc.description) from exc
+        except ValueError as exc:  # joserfc: no usable key for the header
+            raise InvalidClientError(description="No registered key verifies the assertion.") from exc
+        self.verify_claims(token.claims)
+        return token.claims
 
 
 class S256Only(CodeChallenge):
@@ -152,6 +168,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         service.save_authorization_code(code, request, request.login_context)
+        from idp.oidc.authorize import is_fresh_login
+
+        login = request.login_context  # login history: this portal login, fresh or through single sign-on
+        record_portal_login(request.user, login.sid, login.acr, request.client.client_id, fresh=is_fresh_login())
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
         return service.redeem_authorization_code(code, client)
@@ -218,14 +238,15 @@ class PortalCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
-    """Authlib's save hook: rows were added when issued; here the audit event for user tokens.
+    """Authlib's save hook: rows were added when issued; here the audit event.
 
-    Machine tokens (client_credentials) are stateless and only logged: an audit row per
-    back-end call would make the hot path a database write (see docs/architecture.md).
+    Machine tokens (client_credentials) are stateless but audited too (admin API tokens are among
+    them); a portal back end asks for one per token lifetime, not per call.
     """
     account = request.user
     if account is None:
-        log.info("token.issued grant_type=client_credentials client_id=%s", request.client.client_id)
+        record("token.issued", client_id=request.client.client_id, grant_type="client_credentials",
+               scope=token.get("scope") or "")
         return
     code = request.authorization_code
     record("token.issued", account_id=account.id, client_id=request.client.client_id,

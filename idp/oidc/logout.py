@@ -242,6 +242,7 @@ def deliver_one(row_id: int) -> str | None:
     row = db.session.get(LogoutDelivery, row_id)
     if error is None:
         row.status, row.last_error = DELIVERED, None
+        record("logout.delivered", client_id=row.client_id, attempts=row.attempts)
     elif row.attempts >= MAX_ATTEMPTS:
         row.status, row.last_error = FAILED, error
         record("logout.delivery_failed", client_id=row.client_id, attempts=row.attempts, error=error)

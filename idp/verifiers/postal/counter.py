@@ -26,6 +26,7 @@ from typing import Any
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.i18n import N_
+from idp.identifiers import mask_personal_id as mask_personal_id  # re-exported (moved to idp.identifiers)
 from idp.qr import qr_svg
 from idp.verifiers.base import Attempt
 from idp.verifiers.base import IdentityAssertion
@@ -78,11 +79,6 @@ class RequestClosed(IdpError):
     """The request can no longer be decided: already decided, or expired."""
 
     status = 409
-
-
-def mask_personal_id(value: str | None) -> str:
-    """Show only the last two digits of a personal ID number."""
-    return "•" * 10 + value[-2:] if value and len(value) >= 4 else "•" * 12
 
 
 def expiry_text(moment: datetime) -> str:
