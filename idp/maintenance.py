@@ -14,14 +14,19 @@ from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import RefreshToken
 from idp.oidc.models import RevokedAccessToken
 from idp.oidc.models import UsedAssertion
+from idp.settings import current_settings
 
 
 def purge_expired(retention_days: int) -> dict[str, int]:
-    """Delete expired codes, refresh tokens, denylist entries, one-time values and old sessions.
+    """Delete expired codes, refresh tokens, denylist entries, one-time values and old sessions; delete
+    login history older than `accounts.login_history_days`; carry out the account deletions that are due.
 
     Codes are kept one day past expiry so a late replay still revokes what they issued; ended
-    or expired login sessions are kept `retention_days` (login history). Returns counts; commits.
+    or expired login sessions are kept `retention_days`. Returns counts; commits.
     """
+    from idp.accounts.deletion import process_due_deletions
+    from idp.accounts.history import purge_login_history
+
     now = utcnow()
     keep_sessions = now - timedelta(days=retention_days)
     statements = {
@@ -34,5 +39,7 @@ def purge_expired(retention_days: int) -> dict[str, int]:
             or_(LoginSession.ended_at < keep_sessions, LoginSession.expires_at < keep_sessions)),
     }
     counts = {name: db.session.execute(statement).rowcount for name, statement in statements.items()}
+    counts["login_events"] = purge_login_history(now, current_settings().accounts.login_history_days)
     db.session.commit()
+    counts["accounts_deleted"] = process_due_deletions(now)  # commits once per account
     return counts

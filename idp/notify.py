@@ -119,6 +119,26 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         N_("National account: login on another computer (%(device)s) confirmed by your phone on %(time)s. Not "
            "you? Change your password."),
     ),
+    "account.deletion_requested": (
+        N_("Your national account will be deleted"),
+        N_("You asked on %(time)s to delete your national account. It will be deleted on %(date)s, and you were "
+           "logged out everywhere.\n\nTo keep your account, log in before that date and cancel the request on "
+           "your account page. If you did not ask for this, log in, cancel it and change your password."),
+        N_("National account: deletion requested on %(time)s, planned for %(date)s. To keep it, log in and "
+           "cancel. Not you? Cancel and change your password."),
+    ),
+    "account.deletion_cancelled": (
+        N_("Your national account will not be deleted"),
+        N_("The request to delete your national account was cancelled on %(time)s. Your account stays as it "
+           "is.\n\nIf you did not do this, change your password and contact support."),
+        N_("National account: the deletion request was cancelled on %(time)s. Not you? Contact support."),
+    ),
+    "account.deleted": (
+        N_("Your national account was deleted"),
+        N_("As you asked, your national account and the personal data it held were deleted on %(time)s. The "
+           "portals you used were told to log you out.\n\nYou can create a new account at any time."),
+        N_("National account: your account was deleted on %(time)s, as you asked."),
+    ),
     "password.reset_code": (
         N_("Your password reset code"),
         N_("Your code to reset the password of your national account is %(code)s. It is valid for %(minutes)s "
@@ -137,6 +157,21 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         N_("To confirm that this e-mail address belongs to your national account, open this link within "
            "%(minutes)s minutes:\n\n%(link)s\n\nIf you did not ask for this, ignore this message."),
         N_("Confirm your e-mail address: %(link)s"),
+    ),
+    # To the contact of a portal registration request (idp.admin.client_admin), not to an account owner.
+    "client.registration_approved": (
+        N_("Your portal registration request was approved"),
+        N_("The request to connect the portal %(portal)s (client ID %(client_id)s) to national single sign-on was "
+           "approved on %(time)s. The portal can now sign people in with the client ID and the credentials it "
+           "received when the request was sent."),
+        N_("National sign-on: the portal %(portal)s was approved on %(time)s."),
+    ),
+    "client.registration_rejected": (
+        N_("Your portal registration request was not approved"),
+        N_("The request to connect the portal %(portal)s (client ID %(client_id)s) to national single sign-on was "
+           "reviewed on %(time)s and was not approved.\n\nReason: %(reason)s\n\nYou may correct the request and "
+           "send a new one."),
+        N_("National sign-on: the portal %(portal)s was not approved. Reason: %(reason)s"),
     ),
 }
 GENERIC = (

@@ -108,8 +108,17 @@ def linked_sources(account: Account) -> list[LinkedIdentity]:
                                    .order_by(LinkedIdentity.linked_at)).scalars())
 
 
+def link_reviewed(account: Account, assertion: IdentityAssertion) -> LinkedIdentity:
+    """Link an assertion a person approved in the review queue (admin console), as rule 3 would have:
+    the link, then the claims with their provenance; the review stood for the checks. The caller commits."""
+    link = _link(account, assertion)
+    _apply_claims(account, assertion)
+    return link
+
+
 def unlink(account: Account, link_id: int) -> None:
-    """Remove one linked source; never the last verified one (level substantial or higher)."""
+    """Remove one linked source; never the last verified one (level substantial or higher), nor the
+    last way to log in."""
     links = linked_sources(account)
     target = next((link for link in links if link.id == link_id), None)
     if target is None:
@@ -117,8 +126,28 @@ def unlink(account: Account, link_id: int) -> None:
     verified = [link for link in links if link.level >= Level.SUBSTANTIAL]
     if target in verified and len(verified) == 1:
         raise VerificationFailed("last_verified_source", N_("You cannot remove your only verified source."))
+    if not _can_log_in_without(account, target, links):
+        raise VerificationFailed("last_login_method", N_(
+            "This is the only way you can log in. Add another way first: a password, a passkey or another source."))
     db.session.delete(target)
     record("link.removed", account_id=account.id, source=target.source)
+
+
+def _can_log_in_without(account: Account, target: LinkedIdentity, links: list[LinkedIdentity]) -> bool:
+    """Whether the account keeps a way to log in: a password, a passkey that can log in on its own,
+    or another link of an enabled source that identifies people (a letter confirming an address does not)."""
+    from idp.auth.mfa.webauthn import WebAuthnCredential
+    from idp.verifiers.registry import verifiers
+
+    if account.password_hash:
+        return True
+    enabled = verifiers()
+    if any(link is not target and link.level >= Level.LOW and link.source in enabled
+           and enabled[link.source].info.max_level >= Level.LOW for link in links):
+        return True
+    return db.session.execute(select(WebAuthnCredential.id).where(  # passwordless login needs a discoverable key
+        WebAuthnCredential.account_id == account.id, WebAuthnCredential.discoverable.is_not(False)).limit(1)
+    ).first() is not None
 
 
 def _review(reason: str, assertion: IdentityAssertion, candidate_id: int | None, logged_in: Account | None) -> None:

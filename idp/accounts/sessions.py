@@ -4,7 +4,7 @@ Each live session is listed with when it opened, when it was last used and the p
 into (the clients that received a code or tokens with its `sid`). Logging out of a session ends it
 exactly like /auth/logout does, so single logout (back- and front-channel) reaches those portals:
 this browser's session through `end_login_session`, the others through `recovery.end_sessions`.
-No User-Agent is stored, so the page does not guess the device.
+The device is the label the login history recorded (idp.accounts.history; never the raw User-Agent).
 """
 
 from __future__ import annotations
@@ -62,9 +62,15 @@ def sessions() -> Response | str | tuple[str, int]:
 
 
 def _rows(login) -> list[dict]:  # noqa: ANN001 - LoginState
+    from idp.accounts.history import session_devices
+    from idp.auth.agents import device_parts
+
+    live = _live(login.account.id)
+    devices = session_devices(row.sid for row in live)
     rows = [{"sid": row.sid, "current": row.sid == login.sid, "created_at": row.created_at,
              "last_seen_at": row.last_seen_at or row.created_at, "acr": row.acr,
-             "portals": [c.name for c in session_clients([row.sid])]} for row in _live(login.account.id)]
+             "device": device_parts(devices.get(row.sid)),
+             "portals": [c.name for c in session_clients([row.sid])]} for row in live]
     rows.sort(key=lambda r: (not r["current"], -r["created_at"].timestamp()))
     return rows
 

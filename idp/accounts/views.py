@@ -1,4 +1,5 @@
-"""Account pages (`/accounts`): self-registration of a citizen account."""
+"""Account pages (`/accounts`): the blueprint and self-registration of a citizen account; the console's
+pages live in the modules imported at the end."""
 
 from __future__ import annotations
 
@@ -52,46 +53,14 @@ def registered() -> str:
     return render_template("accounts/registered.html")
 
 
-@bp.route("/sources", methods=["GET", "POST"])
-def sources() -> Response | str | tuple[str, int]:
-    """The person's linked identity sources; unlink one (never the last verified one)."""
-    from flask import request
-    from flask_wtf import FlaskForm
-
-    from idp.accounts.linking import linked_sources
-    from idp.accounts.linking import unlink
-    from idp.auth.session import current_login
-    from idp.errors import VerificationFailed
-    from idp.verifiers.registry import verifiers
-
-    login = current_login()
-    if login is None:
-        return redirect(url_for("auth.login", next=url_for("accounts.sources")), code=303)
-    form = FlaskForm()
-    error = None
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            return error_page(400, _("This form has expired"), _("Go back, reload the page and try again."))
-        try:
-            unlink(login.account, int(request.form.get("link_id", "0") or 0))
-            db.session.commit()
-            return redirect(url_for("accounts.sources"), code=303)
-        except (VerificationFailed, ValueError) as exc:
-            db.session.rollback()
-            error = _(exc.message) if isinstance(exc, VerificationFailed) else _("This linked source does not exist.")
-    from idp.verifiers.health import is_available
-
-    names = {vid: v.info for vid, v in verifiers().items()}
-    # Every enabled source can be added from here, including those that prove no level on their
-    # own (a letter confirming the address): the login page lists only those that log in.
-    addable = [(vid, v.info) for vid, v in verifiers().items() if is_available(v)]
-    status = 400 if error else 200
-    return render_template("accounts/sources.html", links=linked_sources(login.account), names=names, form=form,
-                           addable=addable, error=error), status
-
-
 import idp.accounts.consents  # noqa: E402, F401 - adds the consents page (/accounts/consents) to this blueprint
+import idp.accounts.console  # noqa: E402, F401 - adds the console's home (/accounts/) to this blueprint
+import idp.accounts.deletion_page  # noqa: E402, F401 - adds the delete-account request (/accounts/delete)
+import idp.accounts.export  # noqa: E402, F401 - adds the data export (/accounts/export) to this blueprint
+import idp.accounts.history_page  # noqa: E402, F401 - adds the login history (/accounts/history) to this blueprint
+import idp.accounts.linked  # noqa: E402, F401 - adds the linked sources page (/accounts/sources) to this blueprint
 import idp.accounts.passkeys  # noqa: E402, F401 - adds the passkey pages (/accounts/passkeys) to this blueprint
+import idp.accounts.profile  # noqa: E402, F401 - adds the profile page (/accounts/profile) to this blueprint
 import idp.accounts.recovery  # noqa: E402, F401 - adds the password reset and change pages (/accounts/password...)
 import idp.accounts.security  # noqa: E402, F401 - adds the second-factor pages (/accounts/security) to this blueprint
 import idp.accounts.sessions  # noqa: E402, F401 - adds the sessions page (/accounts/sessions) to this blueprint

@@ -18,7 +18,6 @@ once and completed once (compare-and-set updates).
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 import secrets
 from datetime import datetime
@@ -50,6 +49,8 @@ from werkzeug.wrappers import Response
 
 from idp.accounts.models import Account
 from idp.audit import record
+from idp.auth.agents import describe_agent
+from idp.auth.agents import mask_address
 from idp.auth.session import LoginState
 from idp.auth.session import authenticate
 from idp.auth.session import current_login
@@ -122,35 +123,7 @@ class CrossDeviceRequest(db.Model):
         return Status.DENIED if self.status == Status.DENIED else Status.EXPIRED
 
 
-# --- what the phone is told about the computer ------------------------------------------------
-BROWSERS = (("Edg/", "Edge"), ("EdgA/", "Edge"), ("OPR/", "Opera"), ("SamsungBrowser/", "Samsung Internet"),
-            ("CocCoc", "Cốc Cốc"), ("Firefox/", "Firefox"), ("FxiOS/", "Firefox"), ("CriOS/", "Chrome"),
-            ("Chrome/", "Chrome"), ("Safari/", "Safari"))
-SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
-           ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Macintosh", "macOS"), ("Linux", "Linux"))
-
-
-def describe_agent(user_agent: str) -> tuple[str, str]:
-    """Return (browser, operating system) names from a fixed list, "" when not recognised."""
-    agent = user_agent[:512]
-    browser = next((name for marker, name in BROWSERS if marker in agent), "")
-    system = next((name for marker, name in SYSTEMS if marker in agent), "")
-    return browser, system
-
-
-def mask_address(address: str | None) -> str:
-    """The network, not the machine: an IPv4 /24 ("203.0.113.*") or an IPv6 /48 ("2001:db8:1::/48")."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return ""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if isinstance(ip, ipaddress.IPv4Address):
-        return ".".join(str(ip).split(".")[:3]) + ".*"
-    return str(ipaddress.IPv6Network(f"{ip}/48", strict=False))
-
-
+# --- what the phone is told about the computer (its names and network: idp.auth.agents) -------------
 def portal_of(next_url: str) -> str | None:
     """The registered portal whose authorization request the computer came from, if any."""
     from idp.oidc.runtime import OidcRuntime

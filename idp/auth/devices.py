@@ -75,7 +75,7 @@ def current_device_id() -> str | None:
 
 def describe_device(user_agent: str) -> str:
     """Browser and system names from a fixed list ("Firefox · Windows"); "" when not recognised."""
-    from idp.auth.crossdevice import describe_agent
+    from idp.auth.agents import describe_agent
 
     return " · ".join(part for part in describe_agent(user_agent) if part)
 

@@ -19,6 +19,8 @@ from flask import g
 from flask import has_request_context
 from flask import session
 
+from idp.accounts.history import record_login
+from idp.accounts.history import source_of
 from idp.accounts.models import Account
 from idp.accounts.models import LoginSession
 from idp.audit import record
@@ -88,15 +90,17 @@ def _touch(row: LoginSession, now: datetime) -> None:
 
 
 def start_login_session(account: Account, acr: str, amr: list[str],
-                        extra_claims: Mapping[str, Any] | None = None) -> LoginSession:
-    """Open a new session (always a fresh `sid`: no session fixation) and set the cookie."""
+                        extra_claims: Mapping[str, Any] | None = None, source: str | None = None) -> LoginSession:
+    """Open a new session (always a fresh `sid`: no session fixation) and set the cookie; `source` (the
+    identity source's id, else named from `amr`) goes to the login history."""
     now = utcnow()
     end_login_session(reason="replaced", audit=False)
     row = LoginSession(sid=secrets.token_urlsafe(24), account_id=account.id, auth_time=now, acr=acr, amr=amr,
                        extra_claims=dict(extra_claims) if extra_claims else None, created_at=now, last_seen_at=now,
                        expires_at=now + timedelta(seconds=current_settings().login.session_lifetime))
     db.session.add(row)
-    record("login.succeeded", account_id=account.id, acr=acr, amr=amr)
+    record("login.succeeded", account_id=account.id, acr=acr, amr=amr, source=source or source_of(amr))
+    record_login(account, sid=row.sid, client_id=None, source=source or source_of(amr), level=Level.from_acr(acr))
     session.clear()
     session.permanent = True
     session["sid"] = row.sid
@@ -105,7 +109,7 @@ def start_login_session(account: Account, acr: str, amr: list[str],
 
 
 def step_up_login_session(login: LoginState, acr: str, amr: list[str],
-                          extra_claims: Mapping[str, Any] | None = None) -> None:
+                          extra_claims: Mapping[str, Any] | None = None, source: str | None = None) -> None:
     """Add a stronger method to the current session (same `sid`): new level, amr union, auth_time now,
     the new source's session claims added to the earlier ones."""
     row = db.session.get(LoginSession, login.sid)
@@ -114,11 +118,13 @@ def step_up_login_session(login: LoginState, acr: str, amr: list[str],
     if extra_claims:
         row.extra_claims = {**(row.extra_claims or {}), **extra_claims}
     row.auth_time = row.last_seen_at = utcnow()
-    record("login.stepped_up", account_id=login.account.id, acr=acr, amr=row.amr)
+    record("login.stepped_up", account_id=login.account.id, acr=acr, amr=row.amr, source=source or source_of(amr))
+    record_login(login.account, sid=row.sid, client_id=None, source=source or source_of(amr),
+                 level=Level.from_acr(acr))
 
 
 def authenticate(account: Account, level: Level, methods: list[str],
-                 extra_claims: Mapping[str, Any] | None = None) -> None:
+                 extra_claims: Mapping[str, Any] | None = None, source: str | None = None) -> None:
     """A method proved `level` for `account` (an identity source, a second factor): step up this
     browser's session when it is the same account, otherwise open a new one.
 
@@ -131,9 +137,9 @@ def authenticate(account: Account, level: Level, methods: list[str],
     login = current_login()
     if login is not None and login.account.id == account.id:
         current = Level.from_acr(login.acr) or Level.LOW
-        step_up_login_session(login, min(max(current, level), ceiling).acr, methods, extra_claims)
+        step_up_login_session(login, min(max(current, level), ceiling).acr, methods, extra_claims, source)
     else:
-        start_login_session(account, max(min(level, ceiling), Level.LOW).acr, methods, extra_claims)
+        start_login_session(account, max(min(level, ceiling), Level.LOW).acr, methods, extra_claims, source)
 
 
 def end_login_session(reason: str, audit: bool = True) -> None:

@@ -78,7 +78,7 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
     required = required_level(data, grant.request.client)
     # OIDC Core §3.1.2.1: prompt=login, an exceeded max_age or another user's id_token_hint
     # all mean this session cannot answer the request without a new login.
-    if login is not None and not _is_fresh_login() and (
+    if login is not None and not is_fresh_login() and (
         "login" in prompts or _too_old(login, data.get("max_age")) or not _hint_matches(login, grant)
     ):
         login = None
@@ -99,7 +99,7 @@ def decide(grant: BaseGrant, login: LoginState | None) -> Decision:
     return Decision("issue", login)
 
 
-def _is_fresh_login() -> bool:
+def is_fresh_login() -> bool:
     """True while the browser finishes the exact request the login page sent it back to."""
     marker = session.get("fresh_login_for")
     return bool(marker) and marker == request_url()

@@ -99,7 +99,7 @@ def verify_second_factor(kind: str) -> Response | tuple[str, int]:
     if methods:  # a password (or another first factor) and this one
         used.append(AMR_MFA)
     session.pop(PENDING, None)
-    authenticate(account, result.level, sorted(set(used)))
+    authenticate(account, result.level, sorted(set(used)), source=None if methods else kind)  # None: the password's
     session["fresh_login_for"] = next_url
     db.session.commit()
     if result.notice:
