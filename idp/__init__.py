@@ -17,6 +17,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     import idp.oidc.registration  # noqa: F401 - adds RFC 7591/7592 client registration to the oidc blueprint
     from idp.accounts.views import bp as accounts_bp
     from idp.admin import init_admin
+    from idp.audit.configuration import init_audit
     from idp.auth.mfa import init_factors
     from idp.auth.sources import init_sources
     from idp.auth.views import bp as auth_bp
@@ -41,6 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_oidc(app, settings)
     init_sources(app, settings)
     init_factors(app)
+    init_audit(app)  # records a fingerprint of the effective configuration when it changed
     for blueprint in (oidc_bp, auth_bp, accounts_bp, postal_bp, portal_registration_bp):
         app.register_blueprint(blueprint)
     # Protocol endpoints have no per-IP limits (clients authenticate; codes and tokens are

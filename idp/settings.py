@@ -155,6 +155,25 @@ class AdminSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundSettings:
+    """Fetches of documents portals name by URL (jwks_uri, sector_identifier_uri): idp/outbound.py."""
+
+    connect_timeout: int = 3  # seconds
+    read_timeout: int = 5  # seconds per read; the whole body within connect + 2 x read
+    max_bytes: int = 65536  # a JWK Set or sector document larger than this is refused
+    ca_bundle: str = ""  # PEM file of the CAs trusted for https fetches; empty: the certifi bundle
+    jwks_cache_ttl: int = 300  # a portal's keys from its jwks_uri are fetched again after this (seconds)
+    jwks_refetch_interval: int = 60  # at most one fetch per portal this often, whatever the kids (seconds)
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "max_bytes", "jwks_cache_ttl"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"outbound.{name}", f"outbound.{name} must be positive.")
+        if self.ca_bundle and not Path(self.ca_bundle).is_file():
+            raise ConfigError("outbound.ca_bundle", f"outbound.ca_bundle names {self.ca_bundle}, which is not a file.")
+
+
+@dataclass(frozen=True, slots=True)
 class Features:
     sandbox: bool = False
     self_registration: bool = True
@@ -166,6 +185,13 @@ class AccountSettings:
     # Kind -> identity source id that must create accounts of that kind (password
     # self-registration is then closed for it; enforcement at login arrives with the sources).
     required_source: Mapping[str, str] = field(default_factory=dict)
+    login_history_days: int = 365  # `idp purge` deletes login history rows older than this
+    deletion_grace_days: int = 30  # a delete-account request is carried out this long after it was made
+
+    def __post_init__(self) -> None:
+        for key in ("login_history_days", "deletion_grace_days"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"accounts.{key}", f"accounts.{key} must be at least 1 (days).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +217,7 @@ class Settings:
     features: Features = field(default_factory=Features)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
     # Identity sources: `[verifiers.<id>]` tables with `kind`, `enabled` and the module's settings.
     verifiers: Mapping[str, Any] = field(default_factory=dict)
 

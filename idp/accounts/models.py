@@ -11,6 +11,8 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import func
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -39,6 +41,11 @@ class Account(db.Model):
     """One national account: a citizen (personal ID), a business (tax code) or an official."""
 
     __tablename__ = "account"
+    # Exact look-ups by the admin console's account search (idp.admin.account_search). The e-mail index
+    # is on PostgreSQL only: SQLite's reflection warns about expression indexes on a table every other
+    # table refers to, which would break later batch migrations there.
+    __table_args__ = (Index("ix_account_phone", "phone"),
+                      Index("ix_account_email_lower", func.lower(text("email"))).ddl_if(dialect="postgresql"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -170,3 +177,7 @@ class LinkReview(db.Model):
     evidence_ref: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who decided it in the admin console (a staff account, or an admin API client) and why.
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    resolved_by_client: Mapped[str | None] = mapped_column(String(64))
+    resolution_reason: Mapped[str | None] = mapped_column(String(500))

@@ -17,7 +17,9 @@ from flask import Flask
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Modules that add pages and API operations (imported once by init_admin).
-PAGE_MODULES = ("idp.admin.home",)
+PAGE_MODULES = ("idp.admin.home", "idp.admin.clients", "idp.admin.clients_api",
+                "idp.admin.accounts", "idp.admin.accounts_api", "idp.admin.reviews", "idp.admin.roles",
+                "idp.admin.sources", "idp.admin.sources_api", "idp.admin.audit_pages", "idp.admin.stats_pages")
 
 
 @dataclass(frozen=True, slots=True)

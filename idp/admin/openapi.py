@@ -64,7 +64,10 @@ def request_body() -> Any:
 def _validated(schema: dict) -> Any:
     if not request.is_json:
         return api_error(400, "invalid_request", "The body must be JSON (Content-Type: application/json).")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes
+        body = None
     if body is None:
         return api_error(400, "invalid_request", "The body is not valid JSON.")
     error = next(iter(sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(e.path))), None)

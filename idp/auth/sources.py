@@ -11,6 +11,7 @@ import secrets
 
 from flask import Flask
 from flask import abort
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from idp.accounts.linking import LinkingNeedsReview
 from idp.accounts.linking import apply_assertion
+from idp.audit import record
 from idp.auth.attempts import VerificationAttempt
 from idp.auth.attempts import as_attempt
 from idp.auth.attempts import claim_completion
@@ -35,6 +37,7 @@ from idp.auth.views import safe_next
 from idp.dbtypes import utcnow
 from idp.errors import SourceUnavailable
 from idp.errors import VerificationFailed
+from idp.errors import error_page
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.oidc.claims import session_claims_from
@@ -48,6 +51,7 @@ from idp.verifiers.base import Redirect
 from idp.verifiers.base import Services
 from idp.verifiers.base import Step
 from idp.verifiers.base import Verifier
+from idp.verifiers.overrides import is_switched_off
 from idp.verifiers.registry import init_verifiers
 from idp.verifiers.registry import verifiers
 
@@ -71,6 +75,16 @@ def init_sources(app: Flask, settings: Settings) -> None:
     init_verifiers(app, settings.verifiers, services, settings.env)
 
 
+def _offered(verifier_id: str) -> Verifier:
+    """The enabled source; one the administrators switched off is refused with a page saying so."""
+    verifier = verifiers().get(verifier_id)
+    if verifier is None and is_switched_off(verifier_id):
+        abort(make_response(error_page(403, _("This way of logging in is turned off"), _(
+            "The administrators have turned this way of logging in off. Go back to the login page and choose "
+            "another way."))))
+    return verifier or abort(404)
+
+
 def _browser_key() -> str:
     """A random per-browser key in the session cookie: attempts are bound to the browser."""
     if "browser_key" not in session:
@@ -80,7 +94,7 @@ def _browser_key() -> str:
 
 @bp.post("/sources/<verifier_id>/start")
 def start_source(verifier_id: str) -> Response | str | tuple[str, int]:
-    verifier = verifiers().get(verifier_id) or abort(404)
+    verifier = _offered(verifier_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     login = current_login()
@@ -104,7 +118,7 @@ def start_source(verifier_id: str) -> Response | str | tuple[str, int]:
 @bp.route("/sources/<verifier_id>/continue/<attempt_id>", methods=["GET", "POST"])
 @limiter.limit("60 per minute", methods=["POST"])
 def continue_source(verifier_id: str, attempt_id: str) -> Response | str | tuple[str, int]:
-    verifier = verifiers().get(verifier_id) or abort(404)
+    verifier = _offered(verifier_id)
     if request.method == "POST" and not FlaskForm().validate_on_submit():
         abort(400)
     try:
@@ -168,7 +182,8 @@ def _log_in(assertion: IdentityAssertion, next_url: str) -> str:
     """Link the assertion and open (or step up) the session; return where the browser goes."""
     login = current_login()
     result = apply_assertion(assertion, login.account if login else None)
-    authenticate(result.account, assertion.level, list(assertion.amr), session_claims_from(assertion.extra))
+    authenticate(result.account, assertion.level, list(assertion.amr), session_claims_from(assertion.extra),
+                 source=assertion.source)
     session["fresh_login_for"] = next_url
     return next_url
 
@@ -194,6 +209,9 @@ def _prompt_page(verifier_id: str, row: VerificationAttempt, error: str | None) 
 
 def _failed(verifier_id: str, row: VerificationAttempt | None, exc: VerificationFailed) -> tuple[str, int]:
     """Show the form again with the error while the attempt is still usable; else a failure page."""
+    record("login.failed", account_id=row.account_id if row is not None else None, source=verifier_id,
+           reason=exc.code)
+    db.session.commit()  # the failure stays audited whatever the caller rolled back
     if row is not None and row.prompt and row.completed_at is None and row.expires_at > utcnow() \
             and exc.code not in FINAL_FAILURES:
         return _prompt_page(verifier_id, row, _(exc.message)), exc.status

@@ -69,6 +69,8 @@ class RegistrationRequest(db.Model):
         ForeignKey("initial_access_token.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who decided, as idp.admin.client_admin.actor_label writes it ("account:12", "api:admin-x"); None: the CLI.
+    decided_by: Mapped[str | None] = mapped_column(String(100))
     # Web requests (/clients/register): who asked, and whom the operator contacts about it.
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     contact_email: Mapped[str | None] = mapped_column(String(254))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint
 from flask import Response
@@ -87,12 +89,22 @@ class ConsentForm(FlaskForm):
     pass
 
 
-def _consent_page(grant, form: ConsentForm) -> str:  # noqa: ANN001 - Authlib grant
+def _consent_page(grant, form: ConsentForm) -> Response:  # noqa: ANN001 - Authlib grant
     client = grant.request.client
     scopes = [s for s in (grant.request.scope or "").split() if s in SCOPE_CLAIMS and s != "openid"]
-    return render_template("oidc/consent.html", client=client, scopes=scopes, form=form,
-                           login=current_login(), offline="offline_access" in grant.request.scope.split(),
-                           action=authorize.request_url())
+    return _posting_to(grant.redirect_uri, render_template(
+        "oidc/consent.html", client=client, scopes=scopes, form=form, login=current_login(),
+        offline="offline_access" in grant.request.scope.split(), action=authorize.request_url()))
+
+
+def _posting_to(redirect_uri: str | None, page: str) -> Response:
+    """A page whose form ends in a redirect to a portal: CSP form-action must allow the portal's origin
+    (Chromium applies form-action to every redirect after a form submission)."""
+    response = Response(page, mimetype="text/html")
+    if redirect_uri:
+        parts = urlsplit(redirect_uri)
+        response.headers["X-Form-Action"] = f"{parts.scheme}://{parts.netloc}"
+    return response
 
 
 def _authorize_error(error: OAuth2Error, state: str | None) -> Response | tuple[str, int]:
@@ -159,8 +171,9 @@ def end_session_endpoint() -> Response | str | tuple[str, int]:
         end_request = None  # an unverifiable hint (e.g. signed by a retired key): ask, never redirect
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes" and FlaskForm().validate_on_submit()
     if login is not None and not confirmed and not _hint_names_session_user(login, end_request):
-        return render_template("oidc/logout_confirm.html", form=FlaskForm(), login=login,
-                               client=end_request.client if end_request else None)
+        return _posting_to(end_request.redirect_uri if end_request else None, render_template(
+            "oidc/logout_confirm.html", form=FlaskForm(), login=login,
+            client=end_request.client if end_request else None))
     if end_request is None:
         end_login_session(reason="user_logout")
         db.session.commit()

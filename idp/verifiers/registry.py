@@ -62,10 +62,17 @@ def build_verifiers(configs: Mapping[str, Mapping[str, Any]], services: Services
 
 
 def init_verifiers(app: Flask, configs: Mapping[str, Mapping[str, Any]], services: Services, env: str) -> None:
-    """Build the configured verifiers into `app.extensions` (no module-level registry)."""
+    """Build the configured verifiers into `app.extensions` (no module-level registry); settings stored
+    in the admin console are applied on top at first use and whenever they change (overrides.py)."""
+    from idp.verifiers.overrides import StoredOverrides
+
     app.extensions["idp.verifiers"] = build_verifiers(configs, services, env)
+    app.extensions["idp.verifier_overrides"] = StoredOverrides(configs, services, env)
 
 
 def verifiers() -> dict[str, Verifier]:
     """Return the enabled verifiers of the current application, by id."""
+    stored = current_app.extensions.get("idp.verifier_overrides")
+    if stored is not None:
+        stored.refresh()  # a clock comparison; reads the database at most every few seconds
     return current_app.extensions["idp.verifiers"]
