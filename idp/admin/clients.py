@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -161,8 +162,8 @@ def client_edit(client_id: str) -> Any:
 
 
 def _shown_once(portal: Portal, secret: str) -> Response:
-    response = Response(render_template("admin/clients_secret.html", portal=portal, secret=secret,
-                                        form=ActionForm()))
+    response = make_response(render_template("admin/clients_secret.html", portal=portal, secret=secret,
+                                             form=ActionForm()))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -239,9 +240,9 @@ def registration_requests() -> Any:
 
 
 def _requests_page(form: TokenForm, token: str | None = None, row: Any = None, status: int = 200) -> Any:
-    response = Response(render_template(
+    response = make_response(render_template(
         "admin/clients_requests.html", pending=pending_requests(), tokens=recent_initial_access_tokens(),
-        form=form, token=token, token_row=row, mask=mask_identifier), status=status)
+        form=form, token=token, token_row=row, mask=mask_identifier), status)
     if token is not None:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"

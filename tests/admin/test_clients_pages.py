@@ -354,3 +354,12 @@ def test_pages_are_vietnamese_by_default_and_english_on_request(staff, make_clie
     assert '<html lang="vi">' in browser.get("/admin/clients").get_data(as_text=True)
     assert "Portals" in browser.get("/admin/clients?lang=en").get_data(as_text=True)
     assert "Logins per day" in browser.get(f"/admin/clients/{client_id}?lang=en").get_data(as_text=True)
+
+
+def test_pages_with_secrets_and_requests_are_html(app, staff):
+    """The request queue and the secret-shown-once page are HTML (a text/plain page shows raw markup)."""
+    from idp.accounts.roles import NATIONAL_ADMIN
+
+    browser = staff(NATIONAL_ADMIN)
+    response = browser.get("/admin/registration-requests")
+    assert response.status_code == 200 and response.mimetype == "text/html"
