@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-.PHONY: run test setup translations interop
+.PHONY: run test setup translations interop browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -23,7 +23,7 @@ run: setup
 	trap 'kill $$sandbox' EXIT INT TERM; \
 	$(BIN)/idp serve --host 127.0.0.1 --port 5000
 
-test: setup interop
+test: setup interop browser
 	$(BIN)/python -m pytest
 
 # The npm relying party for tests/live/test_openid_client.py (pinned by its package-lock.json; .ci/run calls this).
@@ -33,6 +33,14 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package-lock.json
 	else echo "npm not found: the openid-client interop tests will be skipped (CI installs it)"; fi
 
 interop: $(INTEROP)/node_modules/.package-lock.json
+
+# axe-core for the real-browser accessibility tests in tests/browser/ (pinned by its package-lock.json; .ci/run calls this).
+BROWSER := tests/browser
+$(BROWSER)/node_modules/.package-lock.json: $(BROWSER)/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix $(BROWSER) --no-audit --no-fund; \
+	else echo "npm not found: the browser accessibility tests will be skipped (CI installs it)"; fi
+
+browser: $(BROWSER)/node_modules/.package-lock.json
 
 # Refresh the translation catalogues after changing user-facing strings (see tests/test_translations.py).
 translations: setup

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -58,14 +60,21 @@ def _fresh_postgres(url: str, suffix: str) -> str:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    work = tmp_path_factory.mktemp("live")
+    with running_server(tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@contextmanager
+def running_server(work: Path, database_suffix: str = "live", extra_env: Mapping[str, str] | None = None,
+                   ) -> Iterator[LiveServer]:
+    """Start `idp serve` with demo data (files in `work`, PostgreSQL database `<test db>_<suffix>`); stop it after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     pg = os.environ.get("IDP_TEST_DATABASE_URL")
     env.update({
         "IDP_ENV": "testing",
         "IDP_ISSUER": f"http://127.0.0.1:{port}",
-        "IDP_DATABASE_URL": _fresh_postgres(pg, "live") if pg else f"sqlite:///{work}/idp.db",
+        "IDP_DATABASE_URL": _fresh_postgres(pg, database_suffix) if pg else f"sqlite:///{work}/idp.db",
         "IDP_KEYS_DIR": str(work / "keys"),
         "IDP_PASSWORDS__TIME_COST": "1",
         "IDP_PASSWORDS__MEMORY_COST": "1024",
@@ -73,6 +82,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     })
     if os.environ.get("IDP_TEST_REDIS_URL"):
         env["IDP_REDIS_URL"] = os.environ["IDP_TEST_REDIS_URL"]
+    env.update(extra_env or {})
     server = LiveServer(url=f"http://127.0.0.1:{port}", env=env)
     server.cli("db", "upgrade")
     server.cli("demo")
@@ -85,7 +95,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             try:
                 if requests.get(f"{server.url}/.well-known/openid-configuration", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine may answer slowly at first
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start: " + (work / "server.log").read_text()[-2000:])
