@@ -27,6 +27,12 @@ CSP = (
 )
 
 
+def _pending_form_action() -> str:
+    from idp.oidc.pending import pending_form_action
+
+    return pending_form_action() or ""
+
+
 class ParameterError(BadRequest):
     """A malformed request parameter: answered as 400 invalid_request."""
 
@@ -67,7 +73,7 @@ def init_security(app: Flask, settings: Settings) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html":
             # form_post responses submit to the portal's redirect URI.
-            action = response.headers.pop("X-Form-Action", "")
+            action = response.headers.pop("X-Form-Action", "") or _pending_form_action()
             # Front-Channel Logout 1.0 §3: the logged-out page frames exactly the portals' origins.
             frames = response.headers.pop("X-Frame-Src", "")
             frame_src = f"frame-src {frames}; " if frames else ""

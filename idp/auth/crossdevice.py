@@ -62,6 +62,7 @@ from idp.dbtypes import utcnow
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.notify import notify
+from idp.oidc.pending import remember_pending
 from idp.settings import current_settings
 from idp.verifiers.base import Level
 
@@ -273,6 +274,7 @@ def crossdevice_complete(request_id: str) -> Response | str | tuple[str, int]:
 
 def _desktop_page(row: CrossDeviceRequest, request_id: str, used: bool = False) -> str | tuple[str, int]:
     status = Status.EXPIRED if used else row.public_status(utcnow())
+    remember_pending(row.next_url)  # "Continue" ends at the portal (CSP form-action)
     if status in (Status.PENDING, Status.APPROVED):
         qr_url = f"{current_settings().issuer}/auth/qr/{request_id}"
         from idp.qr import qr_svg

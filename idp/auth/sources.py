@@ -41,6 +41,7 @@ from idp.errors import error_page
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.oidc.claims import session_claims_from
+from idp.oidc.pending import remember_pending
 from idp.outbox import deliver_to_outbox
 from idp.settings import Settings
 from idp.verifiers.base import IdentityAssertion
@@ -192,6 +193,7 @@ def _show(verifier_id: str, row: VerificationAttempt, step: Step) -> Response | 
     if isinstance(step, Redirect):
         return redirect(step.url, code=303)
     action = f"/auth/sources/{verifier_id}/continue/{row.id}"
+    remember_pending(row.next_url)  # the step's form may end at the portal (CSP form-action)
     if isinstance(step, Prompt):
         row.prompt = {"template": step.template, "fields": dict(step.fields)}
         return _prompt_page(verifier_id, row, None)
@@ -202,6 +204,7 @@ def _show(verifier_id: str, row: VerificationAttempt, step: Step) -> Response | 
 
 
 def _prompt_page(verifier_id: str, row: VerificationAttempt, error: str | None) -> str:
+    remember_pending(row.next_url)
     return render_template(row.prompt["template"], action=f"/auth/sources/{verifier_id}/continue/{row.id}",
                            form=FlaskForm(), verifier_id=verifier_id, source=verifiers()[verifier_id].info,
                            error=error, **row.prompt["fields"])
