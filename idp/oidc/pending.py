@@ -45,12 +45,12 @@ def remember_pending(next_url: str | None) -> None:
 
 def pending_form_action() -> str | None:
     """The portal origin this page's forms may end at: from the view, else the page's `next` parameter."""
-    next_url = g.get("pending_next")
-    if next_url is None:
-        next_url = request.args.get("next")
+    try:
+        next_url = g.get("pending_next")
+        if next_url is None:
+            next_url = request.args.get("next")
         if next_url is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
             next_url = request.form.get("next")
-    try:
         return portal_origin(next_url)
-    except Exception:  # noqa: BLE001 - a header must never turn a page into an error
+    except Exception:  # noqa: BLE001 - e.g. a body over the size limit: the header must never turn a page into a 500
         return None
