@@ -37,7 +37,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # exports and listings by time
     event: Mapped[str] = mapped_column(String(64), index=True)
     account_id: Mapped[int | None] = mapped_column(index=True)
     client_id: Mapped[str | None] = mapped_column(String(64))

@@ -19,6 +19,7 @@ from idp.stats.queries import Period
 from idp.stats.queries import level_distribution
 from idp.stats.queries import logins_per_day
 from idp.stats.queries import second_factor_share
+from idp.stats.rollup import roll_up
 
 PERIOD = Period(date(2026, 11, 10), date(2026, 11, 12))
 
@@ -27,9 +28,10 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.fixture
-def seeded(app, make_account, make_client):  # noqa: ANN001, ANN201
-    """Three accounts, two portals (one of agency "BTC"), login rows around Vietnam midnight."""
+@pytest.fixture(params=["live", "rolled"])
+def seeded(request, app, make_account, make_client):  # noqa: ANN001, ANN201
+    """Three accounts, two portals (one of agency "BTC"), login rows around Vietnam midnight; every
+    test runs once reading `login_event` live and once with the days rolled up (idp.stats.rollup)."""
     accounts = [make_account(f"00109008800{i}") for i in range(1, 4)]
     tax_portal, _ = make_client(name="Thuế")
     health_portal, _ = make_client(name="Y tế")
@@ -52,6 +54,8 @@ def seeded(app, make_account, make_client):  # noqa: ANN001, ANN201
 
         db.session.execute(update(Client).where(Client.client_id == tax_portal).values(agency_code="BTC"))
         db.session.commit()
+        if request.param == "rolled":
+            assert roll_up(date(2026, 11, day) for day in range(9, 14)) == 5
     return {"accounts": accounts, "tax": tax_portal, "health": health_portal}
 
 
