@@ -1,4 +1,4 @@
-"""National identifiers: the 12-digit personal identification number, tax codes, masking for logs.
+"""National identifiers: the 12-digit personal identification number and tax codes (masking: idp.masking).
 
 Owns the syntax rules only (pure functions, no Flask, no database; identity sources use them too):
 whether a value *can* be an identifier, never whether it was issued. Errors carry a stable
@@ -124,17 +124,3 @@ def is_tax_code(value: str) -> bool:
         return False
     return True
 
-
-def mask_identifier(value: str, keep: int = 4) -> str:
-    """For logs and audit: keep the last `keep` characters, mask the rest (********1234).
-
-    A value of `keep` characters or fewer is masked entirely, so it is never logged in clear.
-    """
-    if len(value) <= keep:
-        return "*" * len(value)
-    return "*" * (len(value) - keep) + value[-keep:]
-
-
-def mask_personal_id(value: str | None) -> str:
-    """For pages and audit events: show only the last two digits of a personal ID number (••••••••••45)."""
-    return "•" * 10 + value[-2:] if value and len(value) >= 4 else "•" * 12

@@ -20,9 +20,9 @@ from idp.accounts.pages import TEMPLATE_HELPERS
 from idp.accounts.pages import console_login
 from idp.accounts.pages import kind_name
 from idp.accounts.pages import level_name  # noqa: F401 - re-exported (admin statistics)
-from idp.accounts.pages import masked_identifier
 from idp.accounts.pages import source_name  # noqa: F401 - re-exported (admin statistics and accounts)
 from idp.accounts.views import bp
+from idp.masking import mask_identifier
 from idp.verifiers.base import Level
 
 
@@ -38,7 +38,7 @@ def console() -> Response | str:
     if refusal is not None:
         return refusal
     account = login.account
-    return render_template("accounts/console.html", account=account, masked_id=masked_identifier(account),
+    return render_template("accounts/console.html", account=account, masked_id=mask_identifier(account.identifier),
                            kind=kind_name(account), identity_level=identity_level(account),
                            session_level=Level.from_acr(login.acr) or Level.LOW,
                            pending=pending_deletion(account.id))

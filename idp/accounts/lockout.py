@@ -21,7 +21,7 @@ from limits import RateLimitItemPerSecond
 from idp.accounts.models import Account
 from idp.audit import record
 from idp.extensions import limiter
-from idp.identifiers import mask_personal_id
+from idp.masking import mask_identifier
 from idp.settings import DEV_SECRET
 from idp.settings import current_settings
 
@@ -53,7 +53,7 @@ def count_failure(identifier: str, account: Account | None, method: str) -> bool
     locked = not limiter.limiter.test(item, NAMESPACE, key)
     if account is None:
         # Unknown identifier: audited too (password spraying shows in the trail), never in clear.
-        record("login.failed", method=method, reason="unknown_account", identifier=mask_personal_id(identifier))
+        record("login.failed", method=method, reason="unknown_account", identifier=mask_identifier(identifier))
         return locked
     record("login.failed", account_id=account.id, method=method)
     if locked:

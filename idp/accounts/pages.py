@@ -2,8 +2,8 @@
 
 `console_login` (the live login, or the redirect to the login page), the recent-login check and the
 re-authentication for sensitive actions (delegated to idp.accounts.security), readable names of
-sources, levels and account kinds, the personal ID masked but for its last 3 digits, and times in
-Vietnam time. The templates get `level_name`, `source_name`, `local_time` and `local_date` (console.py).
+sources, levels and account kinds, and times in Vietnam time (masking is idp.masking's). The templates
+get `level_name`, `source_name`, `local_time` and `local_date` (console.py).
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from idp.accounts.models import Account
 from idp.accounts.models import AccountKind
 from idp.auth.session import LoginState
 from idp.auth.session import current_login
-from idp.identifiers import mask_identifier
 from idp.notify import VIETNAM_TIME
 from idp.verifiers.base import Level
 
-SHOWN_DIGITS = 3  # the personal ID on console pages: only its last 3 digits
 # Sources that are not identity-source modules: how people read them (login history, provenance).
 SOURCE_LABELS = {
     SELF_ASSERTED: _l("Declared by you"),
@@ -69,11 +67,6 @@ def reauthenticate(account: Account, back: str) -> Response:
 def reauth_url(account: Account, back: str) -> str:
     """The link a page offers instead of a sensitive button while the login is not recent."""
     return reauthenticate(account, back).location
-
-
-def masked_identifier(account: Account) -> str:
-    """The personal ID (or tax code) with all but its last 3 characters masked: *********345."""
-    return mask_identifier(account.identifier, keep=SHOWN_DIGITS)
 
 
 def kind_name(account: Account) -> str:

@@ -23,8 +23,8 @@ from idp.accounts.models import AccountKind
 from idp.accounts.models import AttributeVerification
 from idp.accounts.pages import console_login
 from idp.accounts.pages import kind_name
-from idp.accounts.pages import masked_identifier
 from idp.accounts.views import bp
+from idp.masking import mask_identifier
 
 # (attribute, label), in the order shown; the identifier comes first and has its own label per kind.
 ATTRIBUTES = (
@@ -93,5 +93,5 @@ def profile() -> Response | str:
     account = login.account
     identifier_label = _("Tax code") if account.kind == AccountKind.BUSINESS else _("Personal ID number")
     return render_template("accounts/profile.html", account=account, rows=profile_rows(account),
-                           identifier_label=identifier_label, masked_id=masked_identifier(account),
+                           identifier_label=identifier_label, masked_id=mask_identifier(account.identifier),
                            kind=kind_name(account))

@@ -43,6 +43,7 @@ from idp.errors import VerificationFailed
 from idp.errors import error_page
 from idp.extensions import db
 from idp.extensions import limiter
+from idp.masking import mask_identifier
 from idp.notify import notify
 from idp.qr import qr_svg
 from idp.settings import current_settings
@@ -171,7 +172,7 @@ def _enrolment_page(account: Account, row: totp.TotpAuthenticator, form: NewAuth
     form.enrolment.data = row.enrolment_ref
     return render_template(
         "accounts/security_totp_new.html", form=form, error=error, qr=qr_svg(uri), uri=uri,
-        secret_groups=totp.grouped(secret), issuer=totp.issuer(), label=totp.masked_identifier(account.identifier),
+        secret_groups=totp.grouped(secret), issuer=totp.issuer(), label=mask_identifier(account.identifier),
         digits=totp.DIGITS, period=totp.PERIOD, pending_minutes=totp.PENDING_SECONDS // 60,
     ), status
 

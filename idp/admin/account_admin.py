@@ -1,8 +1,8 @@
-"""What the admin console's account area shares: refusals, reasons, masks and who sees what.
+"""What the admin console's account area shares: refusals, reasons and who sees what (masks: idp.masking).
 
 Personal data in the account area (docs/operations.md, "Accounts in the admin console"):
-- lists (search results, the review queue, staff roles) show identifiers masked but for their last
-  4 characters, names as initials, phone numbers and e-mail addresses masked;
+- lists (search results, the review queue, staff roles) show identifiers, phone numbers and e-mail
+  addresses masked and names as initials, by the one convention of idp.masking;
 - an account's detail page shows the full personal ID (or tax code) only to national administrators
   and the helpdesk, who confirm a caller's identity with it; auditors see it masked;
 - audit events and logs carry account ids and masked values, never a full identifier, phone number
@@ -29,7 +29,6 @@ from idp.audit import record
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.i18n import N_
-from idp.identifiers import mask_identifier
 
 REASON_MIN = 3
 REASON_MAX = 500
@@ -69,40 +68,6 @@ def get_account(account_id: int) -> Account:
 
 def shows_full_identifier(admin: Admin) -> bool:
     return bool(admin.roles & FULL_IDENTIFIER_ROLES)
-
-
-def masked_identifier(value: str | None) -> str:
-    """A personal ID or tax code with all but its last 4 characters masked: ********1234."""
-    return mask_identifier(value or "")
-
-
-def mask_email(email: str | None) -> str | None:
-    """An e-mail address with the local part masked but for its first character: n***@example.vn (three
-    stars whatever its length)."""
-    if not email:
-        return None
-    local, at, domain = email.partition("@")
-    if not at:
-        return mask_identifier(email)
-    return local[:1] + "***@" + domain
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """A phone number with all but its last 3 digits masked (0••• ••• 678), however it was stored."""
-    from idp.verifiers.telecom.phone import masked
-    from idp.verifiers.telecom.phone import normalise
-
-    if not phone:
-        return None
-    try:
-        return masked(normalise(phone))
-    except IdpError:  # not a Vietnamese mobile number (a landline typed at registration, say)
-        return mask_identifier(phone, keep=3)
-
-
-def mask_name(name: str | None) -> str:
-    """A name as initials: "Nguyễn Văn An" → "N. V. A."."""
-    return " ".join(f"{word[0]}." for word in (name or "").split())
 
 
 def audit_read(event: str, admin: Admin, **data: Any) -> None:

@@ -26,15 +26,14 @@ from idp.accounts.roles import roles_of
 from idp.accounts.service import PROFILE_ATTRIBUTES
 from idp.admin.access import Admin
 from idp.admin.account_admin import audit_read
-from idp.admin.account_admin import mask_email
-from idp.admin.account_admin import mask_phone
-from idp.admin.account_admin import masked_identifier
 from idp.admin.account_admin import shows_full_identifier
 from idp.extensions import db
+from idp.masking import MASK_OF
+from idp.masking import mask_identifier
 from idp.verifiers.base import Level
 
 ATTRIBUTES = (*PROFILE_ATTRIBUTES, "agency")
-MASKED = {"phone": mask_phone, "email": mask_email}
+MASKED = ("phone", "email")
 ON_FILE_ONLY = frozenset({"street_address"})
 RECENT_LOGINS = 20
 
@@ -48,7 +47,7 @@ def _attributes(account: Account) -> list[dict[str, Any]]:
         if value in (None, "") and not provenance:
             continue
         if attribute in MASKED:
-            shown = MASKED[attribute](value)
+            shown = MASK_OF[attribute](value) or None
         elif attribute in ON_FILE_ONLY or value is None:
             shown = None
         else:
@@ -127,7 +126,7 @@ def account_detail(admin: Admin, account: Account) -> dict[str, Any]:
         "login_throttled": is_locked(account.identifier),
         "created_at": account.created_at,
         "identifier": account.identifier if full else None,
-        "identifier_masked": masked_identifier(account.identifier),
+        "identifier_masked": mask_identifier(account.identifier),
         "attributes": _attributes(account),
         "linked_sources": [{"id": link.id, "source": link.source, "level": link.level, "linked_at": link.linked_at,
                             "last_used_at": link.last_used_at} for link in linked_sources(account)],

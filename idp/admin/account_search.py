@@ -26,10 +26,6 @@ from idp.accounts.models import Account
 from idp.admin.access import Admin
 from idp.admin.account_admin import AdminRefusal
 from idp.admin.account_admin import audit_read
-from idp.admin.account_admin import mask_email
-from idp.admin.account_admin import mask_name
-from idp.admin.account_admin import mask_phone
-from idp.admin.account_admin import masked_identifier
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.extensions import limiter
@@ -37,6 +33,12 @@ from idp.i18n import N_
 from idp.identifiers import InvalidIdentifier
 from idp.identifiers import check_personal_id
 from idp.identifiers import check_tax_code
+from idp.masking import mask_email
+from idp.masking import mask_identifier
+from idp.masking import mask_name
+from idp.masking import mask_personal_id
+from idp.masking import mask_phone
+from idp.masking import mask_tax_code
 
 PERSONAL_ID, TAX_CODE, PHONE, EMAIL = "personal_id", "tax_code", "phone", "email"
 SEARCH_KINDS = (PERSONAL_ID, TAX_CODE, PHONE, EMAIL)
@@ -76,7 +78,6 @@ def _refuse(code: str, message: str) -> AdminRefusal:
 
 
 def _phone_spellings(raw: str) -> tuple[tuple[str, ...], str]:
-    from idp.verifiers.telecom.phone import masked
     from idp.verifiers.telecom.phone import normalise
 
     try:
@@ -84,7 +85,7 @@ def _phone_spellings(raw: str) -> tuple[tuple[str, ...], str]:
     except IdpError as exc:
         raise _refuse(exc.code, exc.message) from exc
     national = e164[3:]
-    return (e164, "0" + national, "84" + national), masked(e164)
+    return (e164, "0" + national, "84" + national), mask_phone(e164)
 
 
 def parse_query(kind: object, raw: object) -> SearchQuery:
@@ -99,10 +100,10 @@ def parse_query(kind: object, raw: object) -> SearchQuery:
     try:
         if kind == PERSONAL_ID:
             value = check_personal_id(value)
-            return SearchQuery(kind, (value,), masked_identifier(value))
+            return SearchQuery(kind, (value,), mask_personal_id(value))
         if kind == TAX_CODE:
             value = check_tax_code(value)
-            return SearchQuery(kind, (value,), masked_identifier(value))
+            return SearchQuery(kind, (value,), mask_tax_code(value))
     except InvalidIdentifier as exc:
         raise _refuse(exc.code, exc.message) from exc
     if kind == PHONE:
@@ -112,7 +113,7 @@ def parse_query(kind: object, raw: object) -> SearchQuery:
     if not (at and local and "." in domain and "@" not in domain) or any(c.isspace() for c in value) \
             or not value.isprintable():
         raise _refuse("email_format", N_("This is not an e-mail address."))
-    return SearchQuery(kind, (value.lower(),), mask_email(value) or "")
+    return SearchQuery(kind, (value.lower(),), mask_email(value))
 
 
 def _matching(query: SearchQuery) -> list[Account]:
@@ -132,9 +133,9 @@ def _actor_key(admin: Admin) -> str:
 
 def summarise(account: Account) -> AccountSummary:
     return AccountSummary(id=account.id, kind=account.kind, status=account.status,
-                          level=int(identity_level(account)), identifier=masked_identifier(account.identifier),
-                          name=mask_name(account.full_name), phone=mask_phone(account.phone),
-                          email=mask_email(account.email))
+                          level=int(identity_level(account)), identifier=mask_identifier(account.identifier),
+                          name=mask_name(account.full_name), phone=mask_phone(account.phone) or None,
+                          email=mask_email(account.email) or None)
 
 
 def search_accounts(admin: Admin, kind: object, raw: object) -> tuple[SearchQuery, list[AccountSummary]]:

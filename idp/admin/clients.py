@@ -49,7 +49,7 @@ from idp.admin.client_usage import portal_usage
 from idp.errors import error_page
 from idp.extensions import db
 from idp.i18n import N_
-from idp.identifiers import mask_identifier
+from idp.masking import mask_identifier
 from idp.oidc.claims import SCOPES
 
 nav_item(N_("Portals"), "admin.clients", CLIENTS_READ, order=20)

@@ -17,6 +17,13 @@ Decisions (accounts.write; a reason is required; audited as admin.review.merged 
   in (linking.apply_assertion, rule 2). Otherwise the review is closed without changes.
 A review is decided once: the decision is a compare-and-set on `status = 'open'` (a second decision,
 concurrent or late, is 409), made in the same transaction as its effects.
+
+Data minimisation: once decided, the asserted claims are no longer needed. In the same transaction the
+review keeps only the masked forms of what identifies the person (personal ID, tax code, phone, e-mail,
+name as initials; idp.masking) and the claims that are not personal data (`kind`, `agency`); the other
+claims (date of birth, sex, address, ...) are dropped and the source's subject is masked too (it may be
+the personal ID). The source, level, reason, evidence reference, accounts and the decision stay: the
+decision record and the audit event need nothing more.
 """
 
 from __future__ import annotations
@@ -38,14 +45,13 @@ from idp.admin.access import Admin
 from idp.admin.account_admin import DB_INT_MAX
 from idp.admin.account_admin import AdminRefusal
 from idp.admin.account_admin import check_reason
-from idp.admin.account_admin import mask_email
-from idp.admin.account_admin import mask_phone
-from idp.admin.account_admin import masked_identifier
 from idp.audit import record_change
 from idp.dbtypes import utcnow
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.i18n import N_
+from idp.masking import MASK_OF
+from idp.masking import mask_identifier
 from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.base import Level
 
@@ -54,10 +60,11 @@ MERGE, KEEP_APART = "merge", "keep_apart"
 DECISIONS = (MERGE, KEEP_APART)
 STATUS_OF_DECISION = {MERGE: "merged", KEEP_APART: "kept_apart"}
 LIST_LIMIT = 100
-# Claims shown as they are (the staff member compares them with the account); others are masked.
+# Claims shown as they are while a review is open (the staff member compares them with the account);
+# others are masked.
 CLEAR_CLAIMS = frozenset({"full_name", "birthdate", "gender", "agency", "kind"})
-CLAIM_MASKS = {"personal_id": masked_identifier, "tax_code": masked_identifier, "phone": mask_phone,
-               "email": mask_email}
+# Claims a decided review keeps as they are (not personal data); MASK_OF's are kept masked, others dropped.
+KEPT_CLAIMS = frozenset({"agency", "kind"})
 
 
 def get_review(review_id: int) -> LinkReview:
@@ -81,14 +88,26 @@ def _account_ref(account_id: int | None) -> dict[str, Any] | None:
     if account is None:
         return None
     return {"id": account.id, "kind": account.kind, "status": account.status,
-            "identifier_masked": masked_identifier(account.identifier)}
+            "identifier_masked": mask_identifier(account.identifier)}
 
 
 def _shown_claim(name: str, value: object) -> str:
-    text = str(value)
     if name in CLEAR_CLAIMS:
-        return text
-    return (CLAIM_MASKS.get(name) or masked_identifier)(text) or ""
+        return str(value)
+    return (MASK_OF.get(name) or mask_identifier)(value)
+
+
+def minimised_claims(claims: dict[str, Any]) -> dict[str, str]:
+    """What a decided review keeps of the asserted claims: masked identifying claims, KEPT_CLAIMS."""
+    kept = {name: MASK_OF[name](value) for name, value in claims.items() if name in MASK_OF}
+    kept.update((name, str(value)) for name, value in claims.items() if name in KEPT_CLAIMS)
+    return kept
+
+
+def _minimise(review: LinkReview) -> None:
+    """Drop the personal data a decided review no longer needs (see the module docstring)."""
+    review.claims = minimised_claims(dict(review.claims or {}))
+    review.subject = mask_identifier(review.subject)
 
 
 def _disagreements(review: LinkReview) -> list[dict[str, Any]]:
@@ -105,8 +124,8 @@ def _disagreements(review: LinkReview) -> list[dict[str, Any]]:
     if review.reason in ("identifier_differs_from_session", "subject_linked_elsewhere"):
         session = db.session.get(Account, review.session_account_id) if review.session_account_id else None
         asserted = review.claims.get("personal_id") or review.claims.get("tax_code")
-        rows.append({"what": "identifier", "asserted": masked_identifier(asserted) if asserted else "",
-                     "on_file": masked_identifier(session.identifier) if session else ""})
+        rows.append({"what": "identifier", "asserted": mask_identifier(asserted),
+                     "on_file": mask_identifier(session.identifier) if session else ""})
     return rows
 
 
@@ -189,6 +208,7 @@ def decide_review(admin: Admin, review_id: int, decision: object, reason: object
     reason = check_reason(reason)
     review = _claim_decision(admin, review_id, str(decision), reason)
     outcome = _merge(review) if decision == MERGE else _keep_apart(review)
+    _minimise(review)
     record_change(f"admin.review.{review.status}", **admin.actor, target_type="link_review", target_id=review.id,
                   before={"status": OPEN}, after={"status": review.status, "account_id": outcome["account_id"]},
                   reason=reason, review_reason=review.reason, source=review.source,

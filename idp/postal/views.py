@@ -30,13 +30,13 @@ from idp.errors import error_page
 from idp.extensions import db
 from idp.extensions import limiter
 from idp.i18n import N_
+from idp.masking import mask_personal_id
 from idp.verifiers.base import Level
 from idp.verifiers.postal.codes import display
 from idp.verifiers.postal.codes import normalise
 from idp.verifiers.postal.counter import ClerkInputError
 from idp.verifiers.postal.counter import CounterVerifier
 from idp.verifiers.postal.counter import RequestClosed
-from idp.verifiers.postal.counter import mask_personal_id
 from idp.verifiers.postal.models import REJECT_REASONS
 from idp.verifiers.postal.models import CounterRequest
 from idp.verifiers.postal.models import RequestStatus

@@ -70,7 +70,7 @@ def test_home_says_who_you_are_without_the_full_personal_id(app, client, make_ac
     log_in(client, PIN)
     html = client.get("/accounts/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Trần Thị Console" in html and "Citizen" in html
-    assert "*********201" in html and PIN not in html
+    assert "•••••••••201" in html and PIN not in html
     levels = re.findall(r"<dt>(Identity level|This session)</dt>\s*<dd>(\w+)", html)
     assert levels == [("Identity level", "low"), ("This session", "low")]
     for path in CONSOLE_PAGES[1:]:
@@ -83,7 +83,7 @@ def test_profile_shows_each_attribute_with_its_source_level_and_time(app, client
     # VNeID-like proof of name and birth date through the (mock) source, at substantial.
     log_in_with_source(client, PIN, full_name="Nguyễn Văn Test", birthdate="1990-01-01")
     html = client.get("/accounts/profile", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "*********201" in html and PIN not in html
+    assert "•••••••••201" in html and PIN not in html
     rows = dict(re.findall(r"<dt>([^<]+)</dt>\s*<dd>(.*?)</dd>", html, re.S))
     assert "Nguyễn Văn Test" in rows["Full name"]
     assert re.search(r"Confirmed by Test source \(level: substantial\) on \d\d/\d\d/\d{4} \d\d:\d\d", rows["Full name"])
@@ -186,6 +186,6 @@ def test_a_business_account_sees_its_tax_code_masked(app, client, make_account):
     make_account("0100233488", kind="business", full_name="Công ty Thử nghiệm")
     log_in(client, "0100233488")
     html = client.get("/accounts/profile", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Tax code" in html and "*******488" in html and "0100233488" not in html
+    assert "Tax code" in html and "•••••••488" in html and "0100233488" not in html
     with app.app_context():
         assert db.session.execute(select(Account.kind)).scalar() == "business"

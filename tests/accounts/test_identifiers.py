@@ -1,4 +1,4 @@
-"""The 12-digit personal identification number, business tax codes and masking for logs."""
+"""The 12-digit personal identification number and business tax codes (masking: tests/test_masking.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from idp.identifiers import InvalidIdentifier
 from idp.identifiers import PersonalIdParts
 from idp.identifiers import check_personal_id
 from idp.identifiers import check_tax_code
-from idp.identifiers import mask_identifier
 from idp.identifiers import personal_id_parts
 from idp.identifiers import tax_code_check_digit
 
@@ -171,19 +170,3 @@ def test_twelve_digits_is_an_individual_tax_code_checked_as_a_personal_id():
     assert check_tax_code(" 001090012345 ") == "001090012345"
     assert _error(check_tax_code, "097090012345") == "personal_id_province"
 
-
-# --- masking ---------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("value", "masked"), [
-    ("001090012345", "********2345"),
-    ("0100109106", "******9106"),
-    ("0100109106-001", "**********-001"),
-    ("12345", "*2345"),
-    ("1234", "****"),  # too short to reveal anything
-    ("12", "**"),
-    ("", ""),
-])
-def test_mask_identifier(value: str, masked: str):
-    assert mask_identifier(value) == masked
-    assert len(mask_identifier(value)) == len(value)

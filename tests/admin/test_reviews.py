@@ -5,6 +5,8 @@ when it has none), with a reason; a review is decided once."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -83,10 +85,10 @@ def test_the_queue_lists_open_reviews_masked(app, staff, name_differs, client, a
     html = english(staff(HELPDESK)).get("/admin/reviews").get_data(as_text=True)
     assert f"/admin/reviews/{name_differs.id}" in html
     assert "The name differs from the verified name on file" in html and "Test source" in html
-    assert "********1234" in html and PIN not in html and "Bình" not in html
+    assert "•••••••••234" in html and PIN not in html and "Bình" not in html
     body = api(client, api_token("admin:auditor"), "GET", "/admin/api/reviews").get_json()
     assert [(r["id"], r["reason"], r["candidate"]["identifier_masked"]) for r in body["reviews"]] == [
-        (name_differs.id, "full_name_differs", "********1234")]
+        (name_differs.id, "full_name_differs", "•••••••••234")]
     assert PIN not in str(body)
 
 
@@ -95,7 +97,7 @@ def test_a_review_shows_what_disagreed(app, staff, name_differs):
     html = browser.get(f"/admin/reviews/{name_differs.id}").get_data(as_text=True)
     table = html.split("What did not agree")[1].split("</table>")[0]
     assert "Full name" in table and "Nguyễn Văn Bình" in table and "Nguyễn Văn An" in table
-    assert "********1234" in html and PIN not in html
+    assert "•••••••••234" in html and PIN not in html
     assert "Record the decision" not in html  # auditors only look
     [event] = events(app, "admin.review.viewed")
     assert event.account_id == browser.account_id and event.data["target_id"] == str(name_differs.id)
@@ -227,3 +229,66 @@ def test_the_account_page_links_its_open_reviews(app, staff, low_level):
         account_id = db.session.execute(select(Account.id).where(Account.identifier == PIN)).scalar_one()
     html = staff(HELPDESK).get(f"/admin/accounts/{account_id}").get_data(as_text=True)
     assert f"/admin/reviews/{low_level.id}" in html
+
+
+# --- data minimisation: a decided review keeps only the masked forms ------------------------------------------
+
+# What a source such as VNeID asserts besides the mock's claims (personal_id, full_name, birthdate, gender).
+CONTACT_CLAIMS = {"phone": "+84912345678", "email": "nguyen.an@example.vn", "street_address": "12 Phố Huế, Hà Nội"}
+
+
+def _stored(app, review_id: int) -> dict:  # noqa: ANN001
+    """The review's row as the database holds it (every column)."""
+    with app.app_context():
+        return dict(db.session.execute(select(LinkReview.__table__).where(LinkReview.id == review_id)).one()._mapping)
+
+
+@pytest.mark.parametrize(("case", "decision", "door"), [
+    ("name_differs", "merge", "page"), ("low_level", "merge", "api"), ("low_level", "keep_apart", "page"),
+    ("other_person", "keep_apart", "api"),
+])
+def test_a_decided_review_keeps_no_personal_id_phone_or_email(app, staff, client, api_token, request, case,
+                                                              decision, door):
+    """Data minimisation: after the decision the review holds the masked forms, the source and the level only;
+    the review's page and the API still show it."""
+    review = request.getfixturevalue(case)
+    with app.app_context():
+        row = db.session.get(LinkReview, review.id)
+        row.claims = {**row.claims, **CONTACT_CLAIMS}
+        db.session.commit()
+    pin = NEW_PIN if case == "other_person" else PIN
+    assert pin in str(_stored(app, review.id))  # before: the claims as asserted
+    token = api_token("admin:national")
+    if door == "page":
+        response = post_page(staff(NATIONAL_ADMIN), f"/admin/reviews/{review.id}/decide", decision=decision,
+                             reason=REASON)
+        assert response.status_code == 303
+    else:
+        response = api(client, token, "POST", f"/admin/api/reviews/{review.id}/decision",
+                       {"decision": decision, "reason": REASON})
+        assert response.status_code == 200
+    stored = _stored(app, review.id)
+    text = str(stored)
+    for personal in (PIN, NEW_PIN, "912345678", "nguyen.an", "Phố Huế", "1990-0", "Văn", "Thị", "female", "male"):
+        assert personal not in text, personal
+    assert not re.search(r"[0-9]{4}", str(stored["claims"]) + stored["subject"])
+    assert stored["claims"] == {"personal_id": "•••••••••" + pin[-3:], "full_name": stored["claims"]["full_name"],
+                                "phone": "0••• ••• 678", "email": "n•••@example.vn"}
+    assert re.fullmatch(r"(\w\. )*\w\.", stored["claims"]["full_name"])  # initials
+    assert (stored["source"], stored["level"], stored["evidence_ref"]) == ("mock", review.level, review.evidence_ref)
+    assert stored["status"] == {"merge": "merged", "keep_apart": "kept_apart"}[decision]
+    assert stored["reason"] == review.reason and stored["resolution_reason"] == REASON
+    page = english(staff(AUDITOR)).get(f"/admin/reviews/{review.id}")
+    assert page.status_code == 200 and "0••• ••• 678" in page.get_data(as_text=True)
+    detail = api(client, api_token("admin:auditor"), "GET", f"/admin/api/reviews/{review.id}")
+    assert detail.status_code == 200 and detail.get_json()["claims"]["email"] == "n•••@example.vn"
+    assert pin not in str(detail.get_json()) and "912345678" not in str(detail.get_json())
+
+
+def test_a_refused_decision_keeps_the_claims(app, client, api_token, other_person):
+    """A refused merge (409) rolls back: the review stays open with its claims, ready for the real decision."""
+    before = _stored(app, other_person.id)["claims"]
+    response = api(client, api_token("admin:national"), "POST", f"/admin/api/reviews/{other_person.id}/decision",
+                   {"decision": "merge", "reason": REASON})
+    assert response.status_code == 409
+    assert _stored(app, other_person.id)["claims"] == before and before["personal_id"] == NEW_PIN

@@ -10,7 +10,6 @@ import pytest
 
 from idp.errors import VerificationFailed
 from idp.verifiers.telecom.phone import OPERATOR_OF_PREFIX
-from idp.verifiers.telecom.phone import masked
 from idp.verifiers.telecom.phone import normalise
 from idp.verifiers.telecom.phone import operator_of
 
@@ -132,8 +131,3 @@ def test_operator_of_is_none_for_anything_but_e164():
     assert operator_of("0912345678") is None
     assert operator_of("+8491234567") is None
     assert operator_of("+84951234567") is None
-
-
-def test_masked_number_shows_only_the_last_three_digits():
-    shown = masked("+84912345678")
-    assert shown.endswith("678") and "912345" not in shown and "12345" not in shown

@@ -41,6 +41,7 @@ from idp.dbtypes import utcnow
 from idp.errors import VerificationFailed
 from idp.extensions import db
 from idp.i18n import N_
+from idp.masking import mask_identifier
 from idp.settings import current_settings
 from idp.verifiers.base import Level
 
@@ -220,19 +221,10 @@ def issuer() -> str:
     return getattr(mfa, "totp_issuer", None) or DEFAULT_ISSUER
 
 
-def masked_identifier(identifier: str) -> str:
-    """The account label in authenticator apps: enough to tell accounts apart, not the personal ID.
-
-    "001090012345" -> "0010****2345"; short identifiers keep only their first and last two characters."""
-    if len(identifier) > 8:
-        return f"{identifier[:4]}****{identifier[-4:]}"
-    return f"{identifier[:2]}****{identifier[-2:]}"
-
-
 def provisioning_uri(secret: str, account: Account) -> str:
     """The otpauth:// URI (Google Authenticator key URI format) the QR code carries."""
     return pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD).provisioning_uri(
-        name=masked_identifier(account.identifier), issuer_name=issuer())
+        name=mask_identifier(account.identifier), issuer_name=issuer())
 
 
 def grouped(secret: str) -> str:

@@ -63,6 +63,7 @@ from idp.dbtypes import utcnow
 from idp.errors import VerificationFailed
 from idp.extensions import db
 from idp.i18n import N_
+from idp.masking import mask_identifier
 from idp.notify import notify
 from idp.settings import current_settings
 from idp.verifiers.base import Level
@@ -286,7 +287,7 @@ def _descriptors(account: Account) -> list[PublicKeyCredentialDescriptor]:
 def registration_options(account: Account) -> dict[str, Any]:
     """PublicKeyCredentialCreationOptionsJSON: a discoverable key preferred, the account's keys excluded."""
     rp_id, _origins = relying_party()
-    masked = account.identifier[:3] + "*" * max(len(account.identifier) - 6, 0) + account.identifier[-3:]
+    masked = mask_identifier(account.identifier)
     options = generate_registration_options(
         rp_id=rp_id, rp_name=_("National sign-on"), user_id=user_handle(account, create=True), user_name=masked,
         user_display_name=(account.full_name or masked)[:64], challenge=issue_challenge(REGISTER, account),

@@ -110,7 +110,3 @@ def operator_of(e164: str) -> str | None:
         return None
     return OPERATOR_OF_PREFIX.get(e164[3:5])
 
-
-def masked(e164: str) -> str:
-    """Return the number with all but the last 3 digits hidden, for pages: 0••• ••• 678."""
-    return "0" + "•" * 3 + " " + "•" * 3 + " " + e164[-3:]

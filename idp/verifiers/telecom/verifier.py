@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from idp.i18n import N_
 from idp.identifiers import is_personal_id
+from idp.masking import mask_phone
 from idp.verifiers.base import Attempt
 from idp.verifiers.base import IdentityAssertion
 from idp.verifiers.base import Level
@@ -221,7 +222,7 @@ class TelecomVerifier:
 
     def _code_prompt(self, attempt: Attempt) -> Prompt:
         return Prompt("verifiers/telecom_code.html", {
-            "phone_masked": phone.masked(attempt.data["phone"]),
+            "phone_masked": mask_phone(attempt.data["phone"]),
             "sandbox_outbox": isinstance(self._gateway, SandboxGateway),
             "resend_after": int(self._config.resend_after.total_seconds())})
 
