@@ -173,6 +173,7 @@ def accounts_revoke_role(identifier: str, role: str, scope: str | None) -> None:
 def _change_role(identifier: str, role: str, scope: str | None, grant: bool) -> None:
     from idp.accounts.roles import KNOWN_ROLES
     from idp.accounts.roles import RoleError
+    from idp.accounts.roles import check_grant
     from idp.accounts.roles import grant_role
     from idp.accounts.roles import revoke_role
     from idp.accounts.service import find_account
@@ -180,11 +181,14 @@ def _change_role(identifier: str, role: str, scope: str | None, grant: bool) -> 
     account = find_account(identifier)
     if account is None:
         _fail("no account has this identifier")
-    try:
+    try:  # the console's rules (idp.accounts.roles): scopes per role, never the last national administrator
+        if grant:
+            role, scope = check_grant(role, scope)
         changed = grant_role(account.id, role, scope) is not None if grant else revoke_role(account.id, role, scope)
     except RoleError as exc:
         db.session.rollback()
-        _fail(f"{exc.code}: {exc.message} Known roles: {', '.join(KNOWN_ROLES)}.")
+        known = f" Known roles: {', '.join(KNOWN_ROLES)}." if exc.code == "unknown_role" else ""
+        _fail(f"{exc.code}: {exc.message}{known}")
     db.session.commit()
     click.echo(json.dumps({"account_id": account.id, "role": role, "scope": scope,
                            "granted" if grant else "revoked": changed}))

@@ -1,7 +1,15 @@
 """Staff roles: which account may do which staff work, optionally scoped (e.g. to one post office).
 
 A small store, not a permission system: `has_role` answers one question for the staff pages
-(the postal clerk UI today; the admin console later). Every grant and revocation is audited.
+(the postal clerk UI, the admin console's idp.admin.access). Every grant and revocation is audited.
+
+The rules for staff roles live here, so that the admin console (idp.admin.role_admin) and the
+command line (`idp accounts grant-role|revoke-role`) enforce the same ones:
+- `check_grant`: the role is known; a postal clerk needs its post office code and an agency
+  administrator its agency code (the syntax of `Client.agency_code`, idp.oidc.clients.check_agency_code),
+  since an unscoped grant of either reaches nothing; the national roles take no scope.
+- `revoke_role` never removes the last national administrator, nor (when the revoker is known)
+  the revoker's own last national administrator role.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from idp.dbtypes import utcnow
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.i18n import N_
+from idp.oidc.clients import InvalidClientMetadata
+from idp.oidc.clients import check_agency_code
 
 POSTAL_CLERK = "postal_clerk"  # confirms identities at a post office counter (scope: post office code)
 # Defined now so that names stay stable; used by the admin console later.
@@ -32,6 +42,8 @@ AGENCY_ADMIN = "agency_admin"
 HELPDESK = "helpdesk"
 AUDITOR = "auditor"
 KNOWN_ROLES = (POSTAL_CLERK, NATIONAL_ADMIN, AGENCY_ADMIN, HELPDESK, AUDITOR)
+# Roles whose grant must name what it reaches (a post office, an agency); the others are national.
+SCOPED_ROLES = frozenset({POSTAL_CLERK, AGENCY_ADMIN})
 SCOPE_MAX = 64
 
 
@@ -68,6 +80,54 @@ def check_role(role: str, scope: str | None) -> None:
         raise RoleError("invalid_scope", N_("The scope must be up to 64 plain characters."))
 
 
+def check_grant(role: object, scope: object) -> tuple[str, str | None]:
+    """Validate a grant by the staff-role rules; return the role and its scope (trimmed, blank: None).
+
+    Raises RoleError: `unknown_role`, `scope_required` (postal clerk, agency administrator),
+    `scope_not_allowed` (national roles), `invalid_scope` (not short plain text), `invalid_agency_code`.
+    """
+    if role not in KNOWN_ROLES:
+        raise RoleError("unknown_role", N_("Unknown role."))
+    scope = scope.strip() or None if isinstance(scope, str) else None
+    if role in SCOPED_ROLES and scope is None:
+        raise RoleError("scope_required", N_(
+            "This role needs a scope: the post office code for a postal clerk, the agency code for an agency "
+            "administrator."))
+    if role not in SCOPED_ROLES and scope is not None:
+        raise RoleError("scope_not_allowed", N_("This role is national and takes no scope."))
+    check_role(str(role), scope)
+    if role == AGENCY_ADMIN:
+        try:
+            check_agency_code(scope)
+        except InvalidClientMetadata as exc:
+            raise RoleError("invalid_agency_code", N_(
+                "An agency code is up to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter "
+                "or a digit, as in the agency's portals.")) from exc
+    return str(role), scope
+
+
+def check_revoke(account_id: int, role: str, scope: str | None, revoked_by: int | None = None) -> None:
+    """Raise RoleError unless revoking this grant leaves a national administrator (and, when
+    `revoked_by` is the account itself, another national administrator role of theirs).
+
+    Reads the national_admin grants FOR UPDATE, so two revocations at the same moment cannot each
+    leave the other as the last one and both succeed."""
+    if role != NATIONAL_ADMIN:
+        return
+    grants = list(db.session.execute(select(AccountRole).where(AccountRole.role == NATIONAL_ADMIN)
+                                     .order_by(AccountRole.id).with_for_update()).scalars())
+    removed = {g.id for g in grants if g.account_id == account_id and g.scope == scope}
+    if not removed:
+        return
+    remaining = [g for g in grants if g.id not in removed]
+    if revoked_by == account_id and not any(g.account_id == account_id for g in remaining):
+        raise RoleError("own_last_national_admin", N_(
+            "You cannot remove your own national administrator role: ask another national administrator."))
+    if not remaining:
+        raise RoleError("last_national_admin", N_(
+            "This is the last national administrator. Grant the role to someone else first."))
+
+
 def roles_of(account_id: int, role: str | None = None) -> list[AccountRole]:
     """Return the account's roles (only `role` when given), oldest first."""
     query = select(AccountRole).where(AccountRole.account_id == account_id)
@@ -82,7 +142,9 @@ def has_role(account_id: int, role: str, scope: str | None = None) -> bool:
 
 
 def grant_role(account_id: int, role: str, scope: str | None = None, granted_by: int | None = None) -> AccountRole:
-    """Give the account a role (idempotent); audited. The caller commits."""
+    """Give the account a role (idempotent); audited. The caller commits.
+
+    Checks only `check_role`; the console and the command line validate the grant with `check_grant` first."""
     check_role(role, scope)
     existing = next((found for found in roles_of(account_id, role) if found.scope == scope), None)
     if existing is not None:
@@ -98,8 +160,11 @@ def grant_role(account_id: int, role: str, scope: str | None = None, granted_by:
 
 
 def revoke_role(account_id: int, role: str, scope: str | None = None, revoked_by: int | None = None) -> bool:
-    """Take a role away (only the grant with exactly this scope); audited. Return whether one was held."""
+    """Take a role away (only the grant with exactly this scope); audited. Return whether one was held.
+
+    Raises RoleError for an unknown role or when `check_revoke` refuses (the last national administrator)."""
     check_role(role, scope)
+    check_revoke(account_id, role, scope, revoked_by)
     found = [row for row in roles_of(account_id, role) if row.scope == scope]
     for row in found:
         db.session.delete(row)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from idp.admin.access import Admin
+from idp.admin.source_lockout import check_admins_keep_a_way_in
 from idp.admin.source_usage import logins_per_source
 from idp.admin.source_values import SourceRefused
 from idp.admin.source_values import VersionConflict
@@ -301,7 +302,8 @@ def reset_settings(admin: Admin, verifier_id: str, version: int | None) -> Sourc
 
 @audited_refusals("switch")
 def set_enabled(admin: Admin, verifier_id: str, enabled: bool, version: int | None) -> Source:
-    """Switch a source on (only if it would start) or off; the login page follows in every worker."""
+    """Switch a source on (only if it would start) or off (not the national administrators' last way into the
+    console: idp.admin.source_lockout); the login page follows in every worker."""
     raw = file_config(verifier_id)
     row = _override(verifier_id)
     _check_version(row, version)
@@ -311,6 +313,8 @@ def set_enabled(admin: Admin, verifier_id: str, enabled: bool, version: int | No
     if enabled:
         validate(verifier_id)
     _save(admin, verifier_id, row, enabled=enabled)
+    if not enabled:  # after _save: the revision row is locked, so two switches cannot both pass
+        check_admins_keep_a_way_in(verifier_id)
     record_change("admin.source.enabled" if enabled else "admin.source.disabled", **admin.actor,
                   target_type="verifier", target_id=verifier_id, before={"enabled": was}, after={"enabled": enabled})
     _apply_now()

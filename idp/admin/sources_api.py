@@ -219,7 +219,9 @@ def enable(verifier_id: str) -> Response:
 
 @operation("/sources/<verifier_id>/disable", "POST", permission=SOURCES_WRITE, tag="sources",
            summary="Turn a source off (gone from the login page in every worker)", parameters=VERSION_PARAMETER,
-           response_schema=SOURCE_SCHEMA, errors=REFUSED)
+           response_schema=SOURCE_SCHEMA, errors={
+               **REFUSED, "409": "The source changed since `version` (conflict), or it is the last one that gives a "
+                                 "national administrator an admin-grade login (would_lock_out_admins)."})
 def disable(verifier_id: str) -> Response:
     return _answer(lambda: source_json(set_enabled(current_admin(), verifier_id, False, _version())))
 
