@@ -84,8 +84,13 @@ def register_error_handlers(app: Flask) -> None:
         code = {400: "invalid_request", 404: "not_found", 405: "invalid_request", 413: "invalid_request",
                 429: "slow_down"}.get(status, "invalid_request")
         if wants_json():
-            response = jsonify(error=code, error_description=_http_description(status))
+            # Our own guards' descriptions say what is wrong with which parameter; others get a fixed text.
+            described = getattr(error, "public_description", False)
+            response = jsonify(error=code, error_description=error.description if described
+                               else _http_description(status))
             response.status_code = status
+            # RFC 6585 §4: a 429 raised as TooManyRequests(retry_after=...) says when to try again.
+            response.headers.extend((k, v) for k, v in error.get_headers() if k == "Retry-After")
             return response
         messages = {
             400: _("The request could not be understood. Please go back and try again."),

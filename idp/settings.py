@@ -155,6 +155,24 @@ class AdminSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationSettings:
+    """The RFC 7591/7592 registration API (idp/oidc/registration.py): request budgets per client address."""
+
+    per_ip: str = "60 per hour"  # POST /oauth2/register and GET/PUT/DELETE /oauth2/register/<client_id>
+    bad_token_per_ip: str = "10 per hour"  # requests with a wrong or expired initial/registration access token
+
+    def __post_init__(self) -> None:
+        from limits import parse
+
+        for name in ("per_ip", "bad_token_per_ip"):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"registration.{name}",
+                                  f"registration.{name} must read like \"10 per hour\".") from exc
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundSettings:
     """Fetches of documents portals name by URL (jwks_uri, sector_identifier_uri): idp/outbound.py."""
 
@@ -218,6 +236,7 @@ class Settings:
     accounts: AccountSettings = field(default_factory=AccountSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    registration: RegistrationSettings = field(default_factory=RegistrationSettings)
     # Identity sources: `[verifiers.<id>]` tables with `kind`, `enabled` and the module's settings.
     verifiers: Mapping[str, Any] = field(default_factory=dict)
 

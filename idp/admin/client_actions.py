@@ -177,7 +177,7 @@ def check_reason(reason: Any, required: bool) -> str | None:
 
 
 def decide_request(admin: Admin, portal: Portal, approve: bool, reason: Any = None) -> None:
-    """Approve (the portal becomes active) or reject with a reason (kept, audited, e-mailed to the contact)."""
+    """Approve (the portal becomes active) or reject with a reason (kept, audited, e-mailed to the contacts)."""
     text = check_reason(reason, required=not approve)
     client_id = portal.client.client_id
     # Lock the request: two admins deciding at once must not both succeed.
@@ -190,9 +190,18 @@ def decide_request(admin: Admin, portal: Portal, approve: bool, reason: Any = No
     row.decided_by = actor_label(admin)
     audit_change(admin, "admin.client.approved" if approve else "admin.client.rejected", client, before,
            {**snapshot(client), "request": row.status}, reason=text)
-    if row.contact_email:
-        send("email", row.contact_email, "client.registration_approved" if approve else "client.registration_rejected",
+    for address in decision_recipients(row):
+        send("email", address, "client.registration_approved" if approve else "client.registration_rejected",
              portal=client.name, client_id=client_id, reason=text or "")
+
+
+def decision_recipients(row: RegistrationRequest) -> list[str]:
+    """Who is told of a decision: the web form's contact e-mail and the RFC 7591 §2 contacts, each once."""
+    recipients: dict[str, str] = {}
+    for address in [row.contact_email, *(row.contacts or [])]:
+        if address:
+            recipients.setdefault(address.lower(), address)
+    return list(recipients.values())
 
 
 @dataclass(frozen=True, slots=True)

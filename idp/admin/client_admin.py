@@ -178,7 +178,8 @@ def portal_json(portal: Portal) -> dict[str, Any]:
             "status": request.status, "reason": request.reason, "created_at": request.created_at.isoformat(),
             "decided_at": request.decided_at.isoformat() if request.decided_at else None,
             "decided_by": request.decided_by, "via": "web" if request.submitted_by is not None else "api",
-            "submitted_by": request.submitted_by, "contact_email": request.contact_email}
+            "submitted_by": request.submitted_by, "contact_email": request.contact_email,
+            "contacts": list(request.contacts or [])}
     return body
 
 

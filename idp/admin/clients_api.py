@@ -54,7 +54,9 @@ PORTAL_SCHEMA = {
         "registration": {"type": ["object", "null"], "properties": {
             "status": {"type": "string"}, "reason": NULLABLE_STRING, "created_at": {"type": "string"},
             "decided_at": NULLABLE_STRING, "decided_by": NULLABLE_STRING, "via": {"enum": ["web", "api"]},
-            "submitted_by": {"type": ["integer", "null"]}, "contact_email": NULLABLE_STRING}},
+            "submitted_by": {"type": ["integer", "null"]}, "contact_email": NULLABLE_STRING,
+            "contacts": {"type": "array", "items": {"type": "string"}, "maxItems": 5,
+                         "description": "RFC 7591 §2 contacts of an API request; told of the decision."}}},
     },
 }
 EDIT_SCHEMA = {

@@ -4,25 +4,36 @@ POST /oauth2/register needs an initial access token (`idp clients initial-access
 it creates is `pending` (it cannot authorize or get tokens) until `idp clients approve`. The 201
 response shows the client secret and the registration access token once; both are stored hashed.
 GET/PUT/DELETE /oauth2/register/<client_id> need that registration access token.
+
+Every request to these endpoints counts against `registration.per_ip`; one with a wrong or expired token
+also against the stricter `registration.bad_token_per_ip` (a brute-force guard). Over either budget the
+answer is 429 `slow_down` with Retry-After, before anything is read or stored.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
+import math
+import re
+import time
 from datetime import timedelta
 from typing import Any
 
 from flask import Response
 from flask import jsonify
 from flask import request
+from flask_limiter.util import get_remote_address
+from limits import parse
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 
 from idp.audit import record
 from idp.auth.assurance import ACR_VALUES
 from idp.dbtypes import utcnow
 from idp.extensions import csrf
 from idp.extensions import db
+from idp.extensions import limiter
 from idp.oidc.claims import SCOPES
 from idp.oidc.client_updates import keep_approved_decisions
 from idp.oidc.client_updates import update_client
@@ -47,6 +58,12 @@ MAX_BODY = 64 * 1024
 MAX_URIS = 20
 MAX_URI_LENGTH = 500
 DEFAULT_TOKEN_LIFETIME = timedelta(days=1)
+# RFC 7591 §2 contacts; also the web form's contact e-mail (idp.oidc.registration_form).
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+MAX_CONTACTS = 5
+MAX_EMAIL_LENGTH = 254  # RFC 5321 §4.5.3.1.3: the longest usable forward path
+REQUESTS_NAMESPACE = "registration-api"
+BAD_TOKENS_NAMESPACE = "registration-bad-token"
 
 
 class RegistrationError(Exception):
@@ -142,9 +159,29 @@ def parse_metadata(meta: Any, auth_methods: tuple[str, ...] = AUTH_METHODS) -> t
     return reg, frontchannel
 
 
-def client_information(client: Client, registration_token: str | None, secret: str | None = None) -> dict:
+def check_contacts(meta: dict) -> list[str]:
+    """RFC 7591 §2 `contacts`: an array of at most MAX_CONTACTS e-mail addresses (duplicates dropped)."""
+    value = meta.get("contacts", [])
+    if not isinstance(value, list):
+        raise _bad("contacts must be an array of e-mail addresses.")
+    if len(value) > MAX_CONTACTS:
+        raise _bad(f"contacts: at most {MAX_CONTACTS} e-mail addresses.")
+    contacts: list[str] = []
+    for index, address in enumerate(value):
+        if not isinstance(address, str) or len(address) > MAX_EMAIL_LENGTH or not address.isprintable() \
+                or not re.fullmatch(EMAIL, address):
+            raise _bad(f"contacts[{index}] must be an e-mail address of at most {MAX_EMAIL_LENGTH} characters.")
+        if address not in contacts:
+            contacts.append(address)
+    return contacts
+
+
+def client_information(client: Client, registration_token: str | None, secret: str | None = None,
+                       contacts: list[str] | None = None) -> dict:
     """RFC 7591 §3.2.1 / RFC 7592 §3: the stored metadata, never anything the request made up."""
     body = {key: value for key, value in client.client_metadata.items() if value is not None}
+    if contacts:
+        body["contacts"] = list(contacts)
     body.update(client_id=client.client_id, client_id_issued_at=int(client.created_at.timestamp()),
                 registration_client_uri=f"{current_settings().issuer}/oauth2/register/{client.client_id}")
     if client.frontchannel_logout_uri:
@@ -175,9 +212,31 @@ def _json(body: dict, status: int, headers: dict | None = None) -> Response:
     return response
 
 
-def _invalid_token(description: str) -> Response:
-    """RFC 6750 §3.1: 401 with a Bearer challenge."""
+def _too_many(item: Any, namespace: str, key: str) -> TooManyRequests:
+    """429 through the app's JSON error handler (`slow_down`), with Retry-After from the budget's window."""
+    reset_at, _remaining = limiter.limiter.get_window_stats(item, namespace, key)
+    return TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def _check_budgets() -> None:
+    """Count this request against the client address's budgets; raise TooManyRequests when one is spent.
+
+    Called first in every registration endpoint, so a refused request reads and stores nothing."""
+    settings, key = current_settings().registration, get_remote_address()
+    bad_tokens = parse(settings.bad_token_per_ip)
+    if not limiter.limiter.test(bad_tokens, BAD_TOKENS_NAMESPACE, key):
+        raise _too_many(bad_tokens, BAD_TOKENS_NAMESPACE, key)
+    requests = parse(settings.per_ip)
+    if not limiter.limiter.hit(requests, REQUESTS_NAMESPACE, key):
+        raise _too_many(requests, REQUESTS_NAMESPACE, key)
+
+
+def _invalid_token(description: str, presented: bool = True) -> Response:
+    """RFC 6750 §3.1: 401 with a Bearer challenge; a presented but wrong token spends the bad-token budget."""
     db.session.rollback()
+    if presented:
+        limiter.limiter.hit(parse(current_settings().registration.bad_token_per_ip), BAD_TOKENS_NAMESPACE,
+                            get_remote_address())
     return _json({"error": "invalid_token", "error_description": description}, 401,
                  {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'})
 
@@ -205,9 +264,10 @@ def _body() -> Any:
 @bp.post("/oauth2/register")
 @csrf.exempt  # a bearer-token JSON API: no cookies are involved
 def register_endpoint() -> Response:
+    _check_budgets()
     token = _bearer()
     if token is None:
-        return _invalid_token("An initial access token is required.")
+        return _invalid_token("An initial access token is required.", presented=False)
     now = utcnow()
     initial = db.session.execute(select(InitialAccessToken).where(
         InitialAccessToken.token_hash == token_digest(token))).scalar_one_or_none()
@@ -217,7 +277,9 @@ def register_endpoint() -> Response:
             db.session.commit()
         return _invalid_token("The initial access token is unknown, expired or already used.")
     try:
-        reg, frontchannel = parse_metadata(_body())
+        meta = _body()
+        reg, frontchannel = parse_metadata(meta)
+        contacts = check_contacts(meta)
         client, secret = register_client(reg)
     except InvalidClientMetadata as exc:
         return _metadata_error(exc)
@@ -226,17 +288,19 @@ def register_endpoint() -> Response:
     registration_token = new_token()
     initial.used_at, initial.used_for_client_id = now, client.client_id
     db.session.add(RegistrationRequest(client_id=client.client_id, registration_token_hash=token_digest(
-        registration_token), initial_token_id=initial.id, status=RegistrationStatus.PENDING))
+        registration_token), initial_token_id=initial.id, status=RegistrationStatus.PENDING,
+        contacts=contacts))
     record("client.registration_requested", client_id=client.client_id, token_id=initial.id)
     db.session.commit()
-    return _json(client_information(client, registration_token, secret), 201)
+    return _json(client_information(client, registration_token, secret, contacts), 201)
 
 
 def _managed(client_id: str) -> tuple[Client, RegistrationRequest, str] | Response:
     """RFC 7592 §2: the client and its request, if the bearer token is its registration access token."""
+    _check_budgets()
     token = _bearer()
     if token is None:
-        return _invalid_token("The registration access token is required.")
+        return _invalid_token("The registration access token is required.", presented=False)
     row = db.session.get(RegistrationRequest, client_id) if len(client_id) <= 64 else None
     if row is None or row.registration_token_hash is None or not hmac.compare_digest(
             row.registration_token_hash, token_digest(token)):
@@ -250,8 +314,8 @@ def registration_read(client_id: str) -> Response:
     found = _managed(client_id)
     if isinstance(found, Response):
         return found
-    client, _row, token = found
-    return _json(client_information(client, token), 200)
+    client, row, token = found
+    return _json(client_information(client, token, contacts=row.contacts), 200)
 
 
 @bp.put("/oauth2/register/<client_id>")
@@ -269,6 +333,7 @@ def registration_update(client_id: str) -> Response:
         if secret is not None and (not isinstance(secret, str) or not client.check_client_secret(secret)):
             raise _bad("client_secret must be left out or equal the current secret (RFC 7592 §2.2).")
         reg, frontchannel = parse_metadata(meta)
+        contacts = check_contacts(meta)  # RFC 7592 §2.2: an omitted field is removed
         if row.status == RegistrationStatus.APPROVED:
             reg = keep_approved_decisions(client, reg)
         else:  # still pending: the administrators review the latest metadata; trust is theirs alone
@@ -279,8 +344,9 @@ def registration_update(client_id: str) -> Response:
     client.subject_type = "public" if reg.public_subject else "pairwise"
     if reg.grant_types:
         client.grant_types = reg.grant_types
+    row.contacts = contacts
     db.session.commit()
-    return _json(client_information(client, token, shown), 200)
+    return _json(client_information(client, token, shown, contacts), 200)
 
 
 @bp.delete("/oauth2/register/<client_id>")

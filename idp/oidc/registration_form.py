@@ -44,6 +44,7 @@ from idp.oidc.clients import InvalidClientMetadata
 from idp.oidc.clients import register_client
 from idp.oidc.models import Client
 from idp.oidc.models import ClientStatus
+from idp.oidc.registration import EMAIL
 from idp.oidc.registration import parse_metadata
 from idp.oidc.registration_models import RegistrationRequest
 from idp.oidc.registration_models import RegistrationStatus
@@ -82,7 +83,6 @@ TRANSLATED = (
     (re.compile(r"^token_endpoint_auth_method private_key_jwt needs jwks or jwks_uri"),
      _l("The private_key_jwt method needs the URL of the portal's public keys (jwks_uri).")),
 )
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class PortalRegistrationForm(FlaskForm):

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
@@ -74,3 +75,6 @@ class RegistrationRequest(db.Model):
     # Web requests (/clients/register): who asked, and whom the operator contacts about it.
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    # RFC 7591 §2 `contacts` of an API request (at most 5 e-mail addresses), replaced by each RFC 7592 update;
+    # told of the decision like contact_email. None for web requests.
+    contacts: Mapped[list | None] = mapped_column(JSON)

@@ -265,7 +265,7 @@ def test_queue_shows_requests_and_approval_activates_the_portal(app, staff, make
     client_id = web_request(app, make_account)
     browser = english(staff(NATIONAL_ADMIN))
     queue = browser.get("/admin/registration-requests").get_data(as_text=True)
-    assert client_id in queue and CONTACT in queue and "*********" in queue  # the submitter's ID is masked
+    assert client_id in queue and CONTACT in queue and "•••••••••" in queue  # the submitter's ID is masked
     detail = browser.get(f"/admin/clients/{client_id}").get_data(as_text=True)
     assert "https://tuphap.bacninh.gov.vn/callback" in detail and ">Approve<" in detail
     response = post_form(browser, f"/admin/clients/{client_id}/approve", f"/admin/clients/{client_id}")
