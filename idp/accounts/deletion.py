@@ -9,9 +9,14 @@ Design (docs/operations.md, "Account deletion"):
 - `process_due_deletions` (`idp purge`) carries out the due requests, one transaction each: live
   sessions end with single logout, the owner is told, link reviews holding the person's claims go,
   and the account row is deleted; every table holding personal data references it with ON DELETE
-  CASCADE (attributes, links, sessions, factors, devices, consents, grants, codes, login history,
-  roles). The audit trail stays: its events carry account ids, never names or personal IDs, and
-  `account.deleted` closes it. The request row stays too (ids and dates only), marked completed.
+  CASCADE (attributes, links, sessions, factors, devices, consents, grants, codes, roles). What does
+  not cascade is handled here first, in the same transaction (`forget_person`): the login history
+  stays for the statistics but detached and stripped (time, portal, source, level, province only);
+  the identity sources forget what they keep under the account's reference (postal requests and
+  letters, idp.verifiers.base.Forgetting); the contact e-mail of a portal registration the person
+  submitted is wiped (the agency's registration stays); unfinished verification attempts go.
+  The audit trail stays: its events carry account ids, never names or personal IDs, and
+  `account.deleted` closes it with the counts. The request row stays too (ids and dates only), marked completed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from datetime import timedelta
 from sqlalchemy import String
 from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -141,7 +147,32 @@ def delete_account(row: DeletionRequest, now: datetime) -> int:
     notify(account, "account.deleted")
     # A review's claims are what a source said about this person; the review has nothing left to decide.
     db.session.execute(delete(LinkReview).where(LinkReview.candidate_account_id == account.id))
+    counts = forget_person(account.id)
     db.session.delete(account)
     db.session.flush()
-    record("account.deleted", account_id=row.account_id, deletion_id=row.id)
+    record("account.deleted", account_id=row.account_id, deletion_id=row.id, **counts)
     return 1
+
+
+def forget_person(account_id: int) -> dict[str, int]:
+    """Remove the person from the rows that do not cascade with the account row; return counts (no
+    personal data) for the audit event. Caller deletes the account and commits."""
+    from idp.accounts.history import detach_logins
+    from idp.auth.attempts import VerificationAttempt
+    from idp.auth.attempts import account_ref
+    from idp.oidc.registration_models import RegistrationRequest
+    from idp.verifiers.base import Forgetting
+    from idp.verifiers.registry import verifiers
+
+    # Every enabled source that keeps rows of its own (the core never imports a verifier).
+    source_rows = sum(verifier.forget(account_ref(verifier_id, account_id))
+                      for verifier_id, verifier in sorted(verifiers().items()) if isinstance(verifier, Forgetting))
+    # The agency's registration stays; whom to write to about it was this person (the operator still has
+    # the portal, its agency and the audit trail of who asked).
+    contacts = db.session.execute(update(RegistrationRequest).where(RegistrationRequest.submitted_by == account_id)
+                                  .values(contact_email=None, submitted_by=None)
+                                  .execution_options(synchronize_session=False)).rowcount
+    attempts = db.session.execute(delete(VerificationAttempt).where(VerificationAttempt.account_id == account_id)
+                                  .execution_options(synchronize_session=False)).rowcount
+    return {"logins_detached": detach_logins(account_id), "source_rows_deleted": source_rows,
+            "registration_contacts_wiped": contacts, "verification_attempts_deleted": attempts}

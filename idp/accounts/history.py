@@ -11,6 +11,8 @@ Rows are written from two places only:
 Failures stay in the audit trail only. No raw User-Agent and no full address is stored: a device
 label from a fixed list and the client's network (IPv4 /24, IPv6 /48), see idp.auth.agents.
 Rows older than `accounts.login_history_days` are deleted by `idp purge` (`purge_login_history`).
+When an account is deleted its rows stay for the statistics, detached and stripped of what was the
+person's (`detach_logins`): only time, portal, source, level and province remain.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -49,7 +52,8 @@ class LoginEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    # None once the account is deleted (`detach_logins`): the row stays a statistical fact, no longer a person's.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
     sid: Mapped[str | None] = mapped_column(String(64))  # the login session
     client_id: Mapped[str | None] = mapped_column(String(64), index=True)  # portal; None = the IdP's own pages
     # How: verifier id ("vneid", "telecom", ...), "password", "passkey", "qr", a second factor's kind,
@@ -112,6 +116,14 @@ def session_devices(sids: Iterable[str]) -> dict[str, str | None]:
     rows = db.session.execute(select(LoginEvent.sid, LoginEvent.device).where(LoginEvent.sid.in_(sids))
                               .order_by(LoginEvent.id.desc())).all()
     return {sid: device for sid, device in rows}  # newest first: the session's first row (its login) wins
+
+
+def detach_logins(account_id: int) -> int:
+    """Keep the account's rows as statistics only: no account, session, network or device; return how
+    many. The account is being deleted (idp.accounts.deletion). Caller commits."""
+    return db.session.execute(update(LoginEvent).where(LoginEvent.account_id == account_id)
+                              .values(account_id=None, sid=None, network=None, device=None)
+                              .execution_options(synchronize_session=False)).rowcount
 
 
 def purge_login_history(now: datetime, days: int) -> int:

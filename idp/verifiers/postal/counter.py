@@ -26,7 +26,6 @@ from typing import Any
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.i18n import N_
-from idp.identifiers import mask_personal_id as mask_personal_id  # re-exported (moved to idp.identifiers)
 from idp.qr import qr_svg
 from idp.verifiers.base import Attempt
 from idp.verifiers.base import IdentityAssertion
@@ -44,6 +43,7 @@ from idp.verifiers.postal.models import REJECT_REASONS
 from idp.verifiers.postal.models import CounterRequest
 from idp.verifiers.postal.models import RequestStatus
 from idp.verifiers.postal.models import add_with_reference
+from idp.verifiers.postal.models import forget
 from idp.verifiers.postal.models import latest_request
 from idp.verifiers.postal.models import set_status
 
@@ -97,6 +97,10 @@ class CounterVerifier:
 
     def __repr__(self) -> str:
         return f"CounterVerifier(id={self.id!r})"
+
+    def forget(self, account_ref: str) -> int:
+        """The account is being deleted: delete its requests (idp.verifiers.base.Forgetting)."""
+        return forget(CounterRequest, self.id, account_ref)
 
     # --- the citizen ------------------------------------------------------------------------
     def begin(self, attempt: Attempt) -> Prompt:

@@ -47,6 +47,7 @@ from idp.verifiers.postal.counter import expiry_text
 from idp.verifiers.postal.models import Letter
 from idp.verifiers.postal.models import LetterStatus
 from idp.verifiers.postal.models import add_with_reference
+from idp.verifiers.postal.models import forget
 from idp.verifiers.postal.models import latest_letter
 from idp.verifiers.postal.models import set_status
 
@@ -68,6 +69,10 @@ class LetterVerifier:
 
     def __repr__(self) -> str:
         return f"LetterVerifier(id={self.id!r})"
+
+    def forget(self, account_ref: str) -> int:
+        """The account is being deleted: delete its letters (idp.verifiers.base.Forgetting)."""
+        return forget(Letter, self.id, account_ref)
 
     def begin(self, attempt: Attempt) -> Prompt:
         account_ref, address = _account(attempt)

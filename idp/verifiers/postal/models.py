@@ -2,8 +2,9 @@
 
 Neither table points at an account: a row carries the opaque `account_ref` the core lends the
 verifier, and only the personal data the post office needs, wiped once the request or letter is
-decided or used (`wipe`). Status changes are compare-and-set updates, so two workers never both
-confirm, use or export the same row.
+decided or used (`wipe`). When the account is deleted, the core calls the verifier's `forget`
+(idp.verifiers.base.Forgetting) and its rows go at once (`forget`). Status changes are compare-and-set
+updates, so two workers never both confirm, use or export the same row.
 """
 
 from __future__ import annotations
@@ -149,6 +150,13 @@ def set_status(model: type[CounterRequest] | type[Letter], row_id: int, expected
     if row is not None:
         db.session.refresh(row)
     return True
+
+
+def forget(model: type[CounterRequest] | type[Letter], verifier_id: str, account_ref: str) -> int:
+    """Delete every row of `model` the source `verifier_id` keeps under `account_ref` (the account is
+    being deleted: its requests and letters, open or decided, have nothing left to prove). Caller commits."""
+    return db.session.execute(delete(model).where(model.verifier_id == verifier_id, model.account_ref == account_ref)
+                              .execution_options(synchronize_session="fetch")).rowcount
 
 
 def purge(now: datetime, retention: timedelta) -> dict[str, int]:
