@@ -195,6 +195,25 @@ class ReadsHeaders(Protocol):
 
 
 @runtime_checkable
+class SendsBrowser(Protocol):
+    """Optional, for REDIRECT sources: the origins (`scheme://host[:port]`) the browser is sent to when
+    a form on our pages starts this source. Pages allow them in CSP `form-action`, because browsers
+    apply it to the redirects that follow a form submission (else the source's button does nothing).
+    Must not touch the network: it is asked while a page's headers are written."""
+
+    def browser_origins(self) -> tuple[str, ...]: ...
+
+
+@runtime_checkable
+class Forgetting(Protocol):
+    """Optional: delete what the module keeps of its own about an account (rows under `account_ref`,
+    the opaque reference of Attempt.account_ref), when the account is deleted. Returns how many rows
+    went; the caller commits. Must be idempotent: a reference with nothing stored is not an error."""
+
+    def forget(self, account_ref: str) -> int: ...
+
+
+@runtime_checkable
 class HealthReporting(Protocol):
     """Optional: tell whether the upstream answers, for the login page."""
 

@@ -76,3 +76,14 @@ def verifiers() -> dict[str, Verifier]:
     if stored is not None:
         stored.refresh()  # a clock comparison; reads the database at most every few seconds
     return current_app.extensions["idp.verifiers"]
+
+
+def browser_origins() -> list[str]:
+    """The origins enabled REDIRECT sources send the browser to (for CSP form-action)."""
+    from idp.verifiers.base import SendsBrowser
+
+    found: dict[str, None] = {}
+    for verifier in verifiers().values():
+        if isinstance(verifier, SendsBrowser):
+            found.update(dict.fromkeys(verifier.browser_origins()))
+    return list(found)

@@ -220,3 +220,25 @@ def test_consent_decision_without_csrf_token_issues_nothing(browser, make_accoun
     login = browser.login("001090001012", next_url=query_of(start.location)["next"])
     forged = browser.client.post(login.location, data={"decision": "allow"})
     assert forged.status_code == 200 and b'name="decision"' in forged.data
+
+
+def test_non_ascii_protocol_parameter_is_400_not_500(client, make_client):
+    """RFC 6749 Appendix A: response_type, redirect_uri, grant_type... are ASCII; §5.2 error_description
+    allows only %x20-21 / %x23-5B / %x5D-7E, so such a value is refused before it can be quoted in one."""
+    client_id, _ = make_client()
+    for name, value in (("response_type", "code\x00"), ("response_type", 'co"de'), ("response_type", "cödé"),
+                        ("redirect_uri", CB + "/\u202e"), ("redirect_uri", CB + "\\x"), ("client_id", "\x00")):
+        response = client.get("/oauth2/authorize", query_string={**_params(client_id), name: value})
+        assert response.status_code == 400, (name, value)
+        assert "Location" not in response.headers and "<h1>" in response.get_data(as_text=True)
+    token = client.post("/oauth2/token", data={"grant_type": "client_credentials\x00"})
+    assert token.status_code == 400 and token.get_json()["error"] == "invalid_request"
+    assert "'grant_type' may hold only printable ASCII" in token.get_json()["error_description"]
+
+
+def test_path_id_beyond_a_database_integer_is_404(browser, make_account):
+    """A number no id column can hold is refused by the route, not by a database overflow (500)."""
+    make_account("001090044401")
+    browser.login("001090044401")
+    for path in ("/accounts/passkeys/2147483648/remove", "/accounts/security/totp/99999999999999999999999/remove"):
+        assert browser.client.post(path).status_code == 404

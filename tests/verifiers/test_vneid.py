@@ -89,6 +89,37 @@ def portal_login(browser, client, make_client, upstream: RunningSandbox, persona
     return decode_with_jwks(client, tokens["id_token"])[1]
 
 
+def _form_action(response) -> list[str]:  # noqa: ANN001
+    policy = response.headers["Content-Security-Policy"]
+    return next(part for part in policy.split(";") if part.strip().startswith("form-action")).split()[1:]
+
+
+def test_pages_with_source_buttons_allow_the_upstream_in_form_action(app, client, upstream):
+    """CSP Level 3 §6.3.1.1: browsers apply form-action to the redirects that follow a form submission,
+    so the button's POST /auth/sources/vneid/start -> 303 to the upstream needs the upstream's origin."""
+    origin = upstream.issuer.rstrip("/")
+    login = client.get("/auth/login")
+    assert _form_action(login) == ["'self'", origin]
+    started = start_vneid(client)
+    assert started.status_code == 303 and started.location.startswith(origin + "/")
+    with app.app_context():
+        from idp.verifiers.registry import verifiers
+
+        assert verifiers()["vneid"].browser_origins() == (origin,)  # the discovered endpoint: same origin
+
+
+def test_a_discovered_authorization_endpoint_elsewhere_is_allowed_once_known(app, upstream):
+    from idp.verifiers.vneid.upstream import UpstreamVerifier
+
+    with app.app_context():
+        from idp.verifiers.registry import verifiers
+
+        verifier = verifiers()["vneid"]
+        assert isinstance(verifier, UpstreamVerifier)
+        verifier._metadata = {**verifier.metadata(), "authorization_endpoint": "https://login.vneid.example/a"}  # noqa: SLF001
+        assert verifier.browser_origins() == (upstream.issuer.rstrip("/"), "https://login.vneid.example")
+
+
 def test_level_2_citizen_gets_a_new_account_at_high(app, browser, client, make_client, upstream):
     """docs/assurance.md: VNeID level 2 proves HIGH; the new national account holds the verified claims."""
     claims = portal_login(browser, client, make_client, upstream, "001090012345")

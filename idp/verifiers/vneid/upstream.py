@@ -113,6 +113,15 @@ class UpstreamVerifier:
             cfg.require_iss or document.get("authorization_response_iss_parameter_supported") is True)
         return found
 
+    def browser_origins(self) -> tuple[str, ...]:
+        """Where `begin` sends the browser (idp.verifiers.base.SendsBrowser): the issuer's origin, a
+        configured authorization endpoint's, and a discovered one's once the document is cached."""
+        urls = [self.config.issuer, self.config.endpoints.get("authorization_endpoint")]
+        if self._metadata is not None:
+            urls.append(self._metadata.get("authorization_endpoint"))
+        origins = (urlsplit(url) for url in urls if isinstance(url, str))
+        return tuple(dict.fromkeys(f"{parts.scheme}://{parts.netloc}" for parts in origins))
+
     def is_healthy(self) -> bool:
         """Whether the upstream answers with a usable discovery document (without discovery: its
         JWKS), with a short timeout."""
