@@ -72,6 +72,10 @@
   function failed(form, error) {
     if (error && error.name === "NotAllowedError") { show(form, form.dataset.msgCancelled); }
     else if (error && error.name === "InvalidStateError") { show(form, form.dataset.msgExists); }
+    // Any other browser error (SecurityError, AbortError, ...) carries the browser's own text, often in
+    // another language than the page (WCAG 3.1.2): say the page's own "could not be used" instead. The
+    // server's messages (plain Errors from postJSON) are already translated and are shown as they are.
+    else if (typeof DOMException !== "undefined" && error instanceof DOMException) { show(form, form.dataset.msgFailed); }
     else { show(form, error && error.message); }
     var button = form.querySelector("button");
     if (button) { button.disabled = false; }

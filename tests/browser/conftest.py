@@ -1,7 +1,9 @@
 """Real-browser tests: Debian's Chromium driven by Playwright against a live provider process.
 
 The provider is `idp serve` with demo data (tests/live/conftest.py `running_server`), configured with the
-mock, telecom and post-office sources and the sandbox outbox. Each browser context pretends to come from
+mock, telecom, post-office, certificate (the development test CA) and VNeID sources and the sandbox outbox;
+the VNeID source talks to the VNeID sandbox provider (idp/verifiers/vneid/sandbox.py), served from this
+process on its own loopback port. Each browser context pretends to come from
 its own client address (X-Forwarded-For through one trusted proxy hop), so per-address rate limits of one
 test never meet another's, even in a Redis shared between runs.
 
@@ -23,6 +25,9 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from idp.verifiers.vneid.sandbox import RunningSandbox
+from idp.verifiers.vneid.sandbox import start_in_thread
+from tests.browser.page_steps import ADMIN
 from tests.browser.site import Person
 from tests.browser.site import Site
 from tests.browser.site import running_portal
@@ -39,6 +44,8 @@ AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 POST_OFFICE = "100000"  # the counter of the test's postal clerk
+VNEID_CLIENT = "browser-sso"
+VNEID_SECRET = "browser-sandbox-secret"
 # A source of each interaction kind, the sandbox outbox, and an easy clerk (a password login is enough).
 SERVER_CONFIG = """
 proxy_hops = 1
@@ -57,6 +64,22 @@ clerk_min_level = "low"
 [verifiers.vnpost_letter]
 kind = "postal_letter"
 sandbox = true
+"""
+
+
+def more_sources(devpki: Path, vneid_issuer: str) -> str:
+    """The certificate source (the development test CA, written at start; a TLS terminator on loopback may
+    forward a client certificate, so its button shows) and the VNeID source, as TOML."""
+    return f"""[verifiers.certificate]
+kind = "certificate"
+development_pki = "{devpki}"
+trusted_proxies = ["127.0.0.1"]
+[verifiers.vneid]
+kind = "vneid"
+sandbox = true
+issuer = "{vneid_issuer}"
+client_id = "{VNEID_CLIENT}"
+client_secret = "{VNEID_SECRET}"
 """
 
 
@@ -82,14 +105,27 @@ def browser_tools() -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="session")
-def browser_server(tmp_path_factory: pytest.TempPathFactory, browser_tools: tuple[Any, str]) -> Iterator[LiveServer]:
+def vneid_sandbox() -> Iterator[RunningSandbox]:
+    """The VNeID sandbox provider on a free loopback port; browser_server registers its callback once known."""
+    sandbox = start_in_thread({VNEID_CLIENT: {"redirect_uris": [], "secret": VNEID_SECRET}})
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_server(tmp_path_factory: pytest.TempPathFactory, browser_tools: tuple[Any, str],
+                   vneid_sandbox: RunningSandbox) -> Iterator[LiveServer]:
     work = tmp_path_factory.mktemp("browser")
     if os.environ.get("IDP_TEST_REDIS_URL"):
         # Per-account limits are keyed by account ids, which every run's fresh database hands out again.
         redis.Redis.from_url(os.environ["IDP_TEST_REDIS_URL"]).flushdb()
     config = work / "browser.toml"
-    config.write_text(SERVER_CONFIG)
+    config.write_text(SERVER_CONFIG + more_sources(work / "devpki", vneid_sandbox.issuer))
     with running_server(work, "browser", {"IDP_CONFIG": str(config)}) as server:
+        # The provider's port is known only now: the sandbox accepts its callback from here on.
+        vneid_sandbox.provider.clients[VNEID_CLIENT].redirect_uris = (f"{server.url}/auth/sources/vneid/callback",)
         yield server
     if server.env["IDP_DATABASE_URL"].startswith("postgresql"):
         _drop_postgres(server.env["IDP_DATABASE_URL"])
@@ -108,3 +144,13 @@ def site(browser_tools: tuple[Any, str], browser_server: LiveServer) -> Iterator
             yield site
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def admin(site: Site) -> Person:
+    """A national administrator (`idp accounts grant-role`) who logs in at the high level."""
+    person = site.new_person()
+    person.high = True
+    site.server.cli("accounts", "grant-role", person.pin, "national_admin")
+    site.people[ADMIN] = person
+    return person

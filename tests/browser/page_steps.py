@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.browser.site import Person
 from tests.browser.site import Site
+from tests.browser.steps import add_passkey
 from tests.browser.steps import authorize_path
 from tests.browser.steps import enrol_totp
 from tests.browser.steps import link_in
@@ -25,6 +26,7 @@ CITIZEN = "citizen"  # the demo citizen (idp/demo.py), logged in once per run: n
 CLERK = "clerk"  # a postal clerk (`idp accounts grant-role ... postal_clerk`), logged in once per run
 NEW = "new"  # a citizen account registered for this page alone, just logged in (a recent login)
 WITH_TOTP = "totp"  # an account with an authenticator app, logged in with it once per run
+WITH_PASSKEY = "passkey"  # an account with a passkey, logged in (with the password, before adding it) once per run
 ADMIN = "admin"  # a national administrator at the high level, logged in once per run
 
 Reach = Callable[[Any, Site, Person | None], None]
@@ -231,3 +233,75 @@ def clerk_not_found(page: Any, _site: Site, _person: Person | None) -> None:
     _click(page, "main form button[type=submit]")
 
 
+
+
+def certificate_wrong(page: Any, site: Site, person: Person | None) -> None:
+    """A signature and a certificate that are not what they should be: the form comes back with the error."""
+    source_start("certificate")(page, site, person)
+    page.fill("#signature", "bm90IGEgc2lnbmF0dXJl")
+    page.fill("#certificate", "not a certificate")
+    _click(page, "main form button[type=submit]:not([value=tls])")
+
+
+def vneid_sandbox(page: Any, _site: Site, _person: Person | None) -> None:
+    """The VNeID source sends the browser to the sandbox provider's authorization page (another origin).
+
+    The login page's button is sent outside the page (its CSP form-action 'self' blocks the redirect to the
+    upstream origin in Chromium: test_sources.py::test_vneid_button_reaches_the_upstream_provider)."""
+    page.goto("/auth/login")
+    form = "form[action*='/auth/sources/vneid/start']"
+    started = page.request.post(page.get_attribute(form, "action"), max_redirects=0, form={
+        "csrf_token": page.get_attribute(f"{form} input[name=csrf_token]", "value"), "next": ""})
+    assert started.status == 303, started.text()
+    page.goto(started.headers["location"])
+
+
+def vneid_cancelled(page: Any, site: Site, person: Person | None) -> None:
+    """Cancel at the sandbox: it answers access_denied to the provider's callback, which says so."""
+    vneid_sandbox(page, site, person)
+    _click(page, "button[name=action][value=cancel]")
+
+
+def vneid_no_choice(page: Any, site: Site, person: Person | None) -> None:
+    vneid_sandbox(page, site, person)
+    # A form sent without a citizen (the first one is chosen in advance; a person can only send one by tampering).
+    page.eval_on_selector_all("input[name=personal_id]", "inputs => inputs.forEach(i => { i.checked = false; })")
+    _click(page, "button[name=action][value=login]")
+
+
+def vneid_unknown_service(page: Any, site: Site, person: Person | None) -> None:
+    vneid_sandbox(page, site, person)
+    page.goto(page.url.replace("client_id=", "client_id=unknown-"))
+
+
+def passkey_added(page: Any, site: Site, _person: Person | None) -> None:
+    add_passkey(page, site)
+    page.goto("/accounts/passkeys")
+
+
+def passkey_step(page: Any, site: Site, _person: Person | None) -> None:
+    """The password of an account with a passkey (added in another browser): the second step asks for the key."""
+    person = site.new_person()
+    other = site.context("vi").new_page()
+    log_in(other, person)
+    add_passkey(other, site)
+    other.context.close()
+    page.goto("/auth/login")
+    submit_password(page, person)
+
+
+def passkey_step_failed(page: Any, site: Site, person: Person | None) -> None:
+    """The browser cannot use the key (here: no valid RP ID on 127.0.0.1): the page says so in its alert."""
+    passkey_step(page, site, person)
+    page.click("form[data-webauthn=assert] button[type=submit]")
+    page.wait_for_selector("form[data-webauthn=assert] [data-webauthn-error]:not([hidden])")
+    # The page's own message in the page's language (WCAG 3.1.2), not the browser's English SecurityError text.
+    shown = page.inner_text("form[data-webauthn=assert] [data-webauthn-error]")
+    assert shown == page.get_attribute("form[data-webauthn=assert]", "data-msg-failed"), shown
+
+
+def passkey_step_wrong(page: Any, site: Site, person: Person | None) -> None:
+    """Without webauthn.js the form sends no answer: the provider says the key's answer is malformed."""
+    page.route("**/static/webauthn.js", lambda route: route.abort())
+    passkey_step(page, site, person)
+    _click(page, "form[data-webauthn=assert] button[type=submit]")

@@ -18,6 +18,7 @@ from tests.browser.page_steps import CITIZEN
 from tests.browser.page_steps import CLERK
 from tests.browser.page_steps import NEW
 from tests.browser.page_steps import NOBODY
+from tests.browser.page_steps import WITH_PASSKEY
 from tests.browser.page_steps import WITH_TOTP
 from tests.browser.page_steps import Reach
 from tests.browser.steps import ACR_HIGH
@@ -57,6 +58,13 @@ PAGES = [
          path="/auth/sources/vnpost_letter/start"),
     Page("second-factor", go.mfa_step, path="/auth/mfa"),
     Page("second-factor-wrong", go.mfa_wrong, path="/auth/mfa.*"),
+    Page("second-factor-passkey", go.passkey_step, path="/auth/mfa"),
+    Page("second-factor-passkey-failed", go.passkey_step_failed, path="/auth/mfa"),
+    Page("second-factor-passkey-wrong", go.passkey_step_wrong, path="/auth/mfa.*"),
+    Page("login-step-up-passkey", f"/auth/login?acr={ACR_HIGH}", WITH_PASSKEY),
+    Page("second-factor-passkey-step-up", "/auth/mfa?next=/auth/done", WITH_PASSKEY),
+    Page("source-certificate", go.source_start("certificate"), path="/auth/sources/certificate/start"),
+    Page("source-certificate-failed", go.certificate_wrong, path="/auth/sources/certificate/continue/.+"),
     Page("logged-in", "/auth/done", CITIZEN),
     # Registration
     Page("register", "/accounts/register"),
@@ -102,6 +110,7 @@ PAGES = [
     Page("totp-enrolment-wrong", go.totp_enrolment_wrong, NEW, path="/accounts/security/totp/new"),
     Page("recovery-codes", go.recovery_codes, NEW, path="/accounts/security/recovery"),
     Page("passkeys", "/accounts/passkeys", CITIZEN),
+    Page("passkeys-with-key", go.passkey_added, NEW, path="/accounts/passkeys"),
     Page("sessions", "/accounts/sessions", CITIZEN),
     Page("consents", "/accounts/consents", CITIZEN),
     Page("sources", "/accounts/sources", CITIZEN),
@@ -132,4 +141,9 @@ PAGES = [
     Page("admin-statistics", "/admin/stats", ADMIN),
     # Development sandbox
     Page("sandbox-outbox", "/sandbox/outbox"),
+    # The VNeID sandbox provider (idp/verifiers/vneid/sandbox.py, its own origin), reached from the VNeID source
+    Page("vneid-sandbox", go.vneid_sandbox, path="/authorize"),
+    Page("vneid-sandbox-no-choice", go.vneid_no_choice, path="/authorize"),
+    Page("vneid-sandbox-unknown-service", go.vneid_unknown_service, path="/authorize"),
+    Page("source-vneid-cancelled", go.vneid_cancelled, path="/auth/sources/vneid/callback"),
 ]

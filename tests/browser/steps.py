@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 import time
 from typing import Any
 from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 import pyotp
 
 from idp.verifiers.base import Level
+from tests.auth.soft_authenticator import SoftAuthenticator
 from tests.browser.site import Person
 from tests.browser.site import Portal
 from tests.browser.site import Site
@@ -141,3 +144,21 @@ def start_counter_check(page: Any) -> str:
     match = re.search(r"\b[A-Z0-9]{5}-[A-Z0-9]{5}\b", page.inner_text("main"))
     assert match, page.inner_text("main")
     return match.group(0)
+
+
+def add_passkey(page: Any, site: Site, name: str = "Khoá bảo mật") -> None:
+    """Register a passkey for the logged-in person (a recent login) through the account page's two JSON calls.
+
+    The key is a software authenticator (tests/auth/soft_authenticator.py), not Chromium's virtual one: the live
+    provider's RP ID is its host, 127.0.0.1, and a browser refuses an IP address as RP ID (WebAuthn L3 §5.1.3
+    step 8: it must be a valid domain, else SecurityError)."""
+    page.goto("/accounts/passkeys")
+    token = page.get_attribute("form[data-webauthn=register] input[name=csrf_token]", "value")
+    headers = {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token}
+    options = page.request.post("/accounts/passkeys/options", data=json.dumps({}), headers=headers)
+    assert options.ok, options.text()
+    authenticator = SoftAuthenticator(origin=site.url, rp_id=urlsplit(site.url).hostname)
+    credential = authenticator.create(options.json())
+    added = page.request.post("/accounts/passkeys", data=json.dumps({"name": name, "credential": credential}),
+                              headers=headers)
+    assert added.status == 201, added.text()
