@@ -26,6 +26,7 @@ from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped
@@ -94,11 +95,11 @@ def roll_up_day(day: date) -> bool:
         return False
     start, end = day_bounds(day)
     keys = (LoginEvent.client_id, LoginEvent.source, LoginEvent.province_code, LoginEvent.level)
-    query = select(*keys, func.count()).where(LoginEvent.at >= start, LoginEvent.at < end).group_by(*keys)
-    rows = [{"day": day, "client_id": client_id, "source": source, "province_code": province, "level": level,
-             "logins": count} for client_id, source, province, level, count in db.session.execute(query)]
-    if rows:
-        db.session.execute(insert(LoginDaily), rows)
+    counts = select(literal(day, Date), *keys, func.count()) \
+        .where(LoginEvent.at >= start, LoginEvent.at < end).group_by(*keys)
+    # One INSERT ... SELECT: the counting and the writing stay in the database (no row comes back here).
+    columns = ["day", "client_id", "source", "province_code", "level", "logins"]
+    db.session.execute(insert(LoginDaily).from_select(columns, counts))
     db.session.commit()
     return True
 
