@@ -20,13 +20,15 @@ from idp.settings import current_settings
 def purge_expired(retention_days: int) -> dict[str, int]:
     """Delete expired codes, refresh tokens, denylist entries, one-time values and old sessions; roll up
     every settled day of login history for the statistics (idp.stats.rollup), then delete login history
-    older than `accounts.login_history_days`; carry out the account deletions that are due.
+    older than `accounts.login_history_days`; minimise decided linking reviews that still hold their
+    claims (idp.admin.review_admin); carry out the account deletions that are due.
 
     Codes are kept one day past expiry so a late replay still revokes what they issued; ended
     or expired login sessions are kept `retention_days`. Returns counts; commits.
     """
     from idp.accounts.deletion import process_due_deletions
     from idp.accounts.history import purge_login_history
+    from idp.admin.review_admin import minimise_decided_reviews
     from idp.stats.rollup import roll_up_history
 
     now = utcnow()
@@ -44,6 +46,7 @@ def purge_expired(retention_days: int) -> dict[str, int]:
     counts = {name: db.session.execute(statement).rowcount for name, statement in statements.items()}
     counts["login_events"] = purge_login_history(now, current_settings().accounts.login_history_days)
     counts["login_days_rolled_up"] = days_rolled_up
+    counts["reviews_minimised"] = minimise_decided_reviews()
     db.session.commit()
     counts["accounts_deleted"] = process_due_deletions(now)  # commits once per account
     return counts

@@ -5,6 +5,7 @@ when it has none), with a reason; a review is decided once."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -283,6 +284,24 @@ def test_a_decided_review_keeps_no_personal_id_phone_or_email(app, staff, client
     detail = api(client, api_token("admin:auditor"), "GET", f"/admin/api/reviews/{review.id}")
     assert detail.status_code == 200 and detail.get_json()["claims"]["email"] == "n•••@example.vn"
     assert pin not in str(detail.get_json()) and "912345678" not in str(detail.get_json())
+
+
+def test_purge_minimises_reviews_decided_before_minimisation(app, other_person):
+    """A review decided by an earlier version still holds the asserted claims: `idp purge` minimises it, once."""
+    with app.app_context():
+        row = db.session.get(LinkReview, other_person.id)
+        row.claims = {**row.claims, **CONTACT_CLAIMS}
+        row.status, row.resolution_reason = "kept_apart", REASON
+        db.session.commit()
+    assert NEW_PIN in str(_stored(app, other_person.id))
+    first = app.test_cli_runner().invoke(args=["purge"])
+    assert first.exit_code == 0 and json.loads(first.output)["reviews_minimised"] == 1, first.output
+    stored = _stored(app, other_person.id)
+    assert NEW_PIN not in str(stored) and "912345678" not in str(stored) and "nguyen.an" not in str(stored)
+    assert stored["claims"]["email"] == "n•••@example.vn" and stored["status"] == "kept_apart"
+    again = app.test_cli_runner().invoke(args=["purge"])
+    assert json.loads(again.output)["reviews_minimised"] == 0
+    assert _stored(app, other_person.id) == stored
 
 
 def test_a_refused_decision_keeps_the_claims(app, client, api_token, other_person):
