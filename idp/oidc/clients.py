@@ -28,6 +28,14 @@ from idp.oidc.subject import sector_of
 from idp.settings import current_settings
 
 DEFAULT_SCOPES = ("openid", "profile", "email", "phone", "address", "offline_access")
+# Generated client ids: letters and digits only (143 bits). A base64url id could start with "-" and be
+# taken for an option by `idp clients approve <client_id>` and by other command lines.
+CLIENT_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+CLIENT_ID_LENGTH = 24
+
+
+def new_client_id() -> str:
+    return "".join(secrets.choice(CLIENT_ID_ALPHABET) for _ in range(CLIENT_ID_LENGTH))
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # An agency's short code ("bo-tai-chinh", "tp-ha-noi"): the scope of its administrators' role (idp.admin.access).
 AGENCY_CODE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -137,7 +145,7 @@ def register_client(reg: ClientRegistration) -> tuple[Client, str | None]:
         sector = sector_of(redirect_uris, reg.sector_identifier_uri)
     except ValueError as exc:
         raise InvalidClientMetadata("invalid_client_metadata", str(exc)) from exc
-    client_id = reg.client_id or secrets.token_urlsafe(18)
+    client_id = reg.client_id or new_client_id()
     if db.session.execute(select(Client.client_id).where(Client.client_id == client_id)).first():
         raise InvalidClientMetadata("invalid_client_metadata", f"client_id {client_id} is taken.")
     check_documents(reg, redirect_uris)  # last: it fetches documents over the network

@@ -376,3 +376,27 @@ def test_approved_portal_cannot_widen_what_was_approved(app, client, runner, reg
         stored = db.session.get(Client, client_id)
         assert (stored.name, stored.agency, stored.agency_code, stored.status) == ("Đổi tên", "Sở X", "so-x", "active")
         assert stored.minimum_acr == "urn:vn:gov:sso:loa:substantial"
+
+
+def test_generated_client_ids_are_letters_and_digits_only():
+    """A generated client_id never starts with '-' (a command line would take it for an option)."""
+    import re
+
+    from idp.oidc.clients import new_client_id
+
+    ids = {new_client_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"[A-Za-z0-9]{24}", client_id) for client_id in ids)
+
+
+def test_cli_takes_a_generated_client_id(app, client):
+    from idp.oidc.clients import ClientRegistration
+    from idp.oidc.clients import register_client
+
+    with app.app_context():
+        registered, _ = register_client(ClientRegistration(name="Cổng thử", redirect_uris=["https://p.example.vn/cb"]))
+        db.session.commit()
+        client_id = registered.client_id
+    for action in ("suspend", "reactivate"):
+        result = app.test_cli_runner().invoke(args=["clients", action, client_id])
+        assert result.exit_code == 0, result.output
